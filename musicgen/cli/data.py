@@ -1,0 +1,1 @@
+"""musicgen data commands (registered on musicgen.cli.app.app)."""

@@ -1,0 +1,1 @@
+"""musicgen emotion commands (registered on musicgen.cli.app.app)."""

@@ -1,0 +1,1 @@
+"""musicgen evaluate commands (registered on musicgen.cli.app.app)."""

@@ -1,0 +1,1 @@
+"""musicgen generate commands (registered on musicgen.cli.app.app)."""

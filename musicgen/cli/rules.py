@@ -1,0 +1,1 @@
+"""musicgen rules commands (registered on musicgen.cli.app.app)."""

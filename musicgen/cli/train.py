@@ -1,0 +1,1 @@
+"""musicgen train commands (registered on musicgen.cli.app.app)."""

@@ -1,0 +1,1 @@
+"""The shipped rule sets (TOML). This folder is installed as the data package ``musicgen.rulefiles``."""
