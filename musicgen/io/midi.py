@@ -88,6 +88,10 @@ def piece_from_score(score: symusic.Score, source: str = "") -> Piece:
 def read_midi(path: str | Path) -> Piece:
     """Read a Standard MIDI File (type 0 or 1) into a :class:`Piece`, keeping ticks exactly.
 
+    A file written by :func:`midi_bytes` reads back with every note's pitch, onset, duration and
+    velocity unchanged — except notes that overlap another note of the same pitch in the same track,
+    which MIDI itself cannot tell apart (note-offs are paired first-in, first-out).
+
     Raises:
         InputError: the file is empty (reason "empty"), is not a MIDI file or is damaged ("corrupt").
     """

@@ -38,6 +38,45 @@ def _chord_quality(kind: str) -> int:
     return _QUALITY["major"]
 
 
+def _time_signatures(measures, flat_all, shift: Fraction, res: int) -> np.ndarray:
+    """Meter changes as (tick, num, den) rows, read per measure.
+
+    music21's ABC reader gives a short bar (a repeat's first ending, a final half bar) a time signature
+    of its own (e.g. 1/4 inside 2/4); a meter that lasts a single bar shorter than the meter around it
+    is such an artefact and is dropped.
+    """
+    from music21 import meter
+
+    runs: list[list] = []  # [tick, num, den, n_measures, bar_ql]
+    current = None
+    for m in measures:
+        if m.timeSignature is not None:
+            current = m.timeSignature
+        if current is None:
+            continue
+        sig = (int(current.numerator), int(current.denominator))
+        tick = int(round((Fraction(m.offset).limit_denominator(10000) + shift) * res))
+        if runs and (runs[-1][1], runs[-1][2]) == sig:
+            runs[-1][3] += 1
+        else:
+            runs.append([tick, sig[0], sig[1], 1, sig[0] * 4.0 / sig[1]])
+    if not runs:
+        ts = list(flat_all.getElementsByClass(meter.TimeSignature))
+        runs = [[0, int(ts[0].numerator), int(ts[0].denominator), 1, 0.0]] if ts else [[0, 4, 4, 1, 4.0]]
+    kept: list[list] = []
+    for i, r in enumerate(runs):
+        short = r[3] == 1 and len(runs) > 1 and (
+            (kept and r[4] < kept[-1][4]) or (not kept and i + 1 < len(runs) and r[4] < runs[i + 1][4] and shift == 0)
+        )
+        if short:
+            continue
+        if kept and (kept[-1][1], kept[-1][2]) == (r[1], r[2]):
+            continue
+        kept.append(r)
+    kept[0][0] = 0
+    return np.asarray([[r[0], r[1], r[2]] for r in kept], dtype=np.int64)
+
+
 def piece_from_stream(stream, source: str = "", title: str | None = None) -> Piece:
     """Convert a music21 Score/Part/Stream into a :class:`Piece` (one track per part).
 
@@ -79,12 +118,7 @@ def piece_from_stream(stream, source: str = "", title: str | None = None) -> Pie
     arr = np.asarray(rows, dtype=np.int64)
 
     flat_all = stream.flatten()
-    sigs = []
-    for ts in flat_all.getElementsByClass(meter.TimeSignature):
-        tick = 0 if not sigs else int(round((Fraction(ts.offset).limit_denominator(10000) + shift) * res))
-        sigs.append((tick, int(ts.numerator), int(ts.denominator)))
-    sig = np.asarray(sigs or [(0, 4, 4)], dtype=np.int64)
-    sig = sig[np.unique(sig[:, 0], return_index=True)[1]]
+    sig = _time_signatures(first_measures, flat_all, shift, res)
     tempos = []
     for mm in flat_all.getElementsByClass(tempo.MetronomeMark):
         bpm = mm.getQuarterBPM()
