@@ -275,7 +275,7 @@ def convert_tune(text: str, source: str, collection: str) -> tuple[Piece, TuneMe
     piece.tempos = np.array([[0.0, float(tempo)]])
     if piece.key is None:
         piece.key = key
-    dur_s = max(piece.end - piece.meta.get("pickup_qn", 0.0), 1e-6) * 60.0 / tempo
+    dur_s = max(piece.end - piece.meta.get("pickup_padding_qn", 0.0), 1e-6) * 60.0 / tempo
     density = len(piece) / dur_s
     valence = conf if mode == "major" else -conf
     arousal = arousal_from(density)
@@ -417,7 +417,7 @@ def _pack(pieces: list[Piece], metas: list[TuneMeta]) -> dict[str, np.ndarray]:
             "time_signatures": p.time_signatures.tolist(),
             "chords": p.chords.tolist(),
             "key_signature": None if p.key is None else [p.key.tonic, p.key.mode],
-            "pickup_qn": p.meta.get("pickup_qn", 0.0),
+            "pickup_padding_qn": p.meta.get("pickup_padding_qn", 0.0),
         }
         for p in pieces
     ]
@@ -475,6 +475,9 @@ class Corpus:
     def piece(self, i: int) -> Piece:
         """Tune ``i`` as a :class:`Piece` (exact ticks, one violin track)."""
         t, x = self.tunes[i], self._extra[i]
+        pad = float(x.get("pickup_padding_qn", x.get("pickup_qn", 0.0)))  # files of format 1 before the rename
+        num, den = x["time_signatures"][0][1:]
+        t_bar = num * 4.0 / den
         notes = self._notes[self._offsets[i] : self._offsets[i + 1]].copy()
         key = Key(int(x["key_signature"][0]), x["key_signature"][1]) if x["key_signature"] else None
         return Piece(
@@ -487,7 +490,7 @@ class Corpus:
             chords=np.asarray(x["chords"], dtype=float).reshape(-1, 3),
             title=t.title,
             source=t.source,
-            meta={"tune_type": t.tune_type, "collection": t.collection, "pickup_qn": x["pickup_qn"], "emotion": t.emotion, "valence": t.valence, "arousal": t.arousal},
+            meta={"tune_type": t.tune_type, "collection": t.collection, "pickup_padding_qn": pad, "pickup_qn": (t_bar - pad) if pad > 0 else 0.0, "emotion": t.emotion, "valence": t.valence, "arousal": t.arousal},
         )
 
     def grid_steps(self, i: int) -> np.ndarray:

@@ -65,7 +65,8 @@ def test_multitrack_type1(tmp_path):
 
 def test_abc_and_musicxml_agree(tmp_path, acacia):
     # the corpus tune carries a pickup: the first downbeat lies at one bar
-    assert acacia.meta["pickup_qn"] == pytest.approx(1.5)
+    assert acacia.meta["pickup_padding_qn"] == pytest.approx(1.5)
+    assert acacia.meta["pickup_qn"] == pytest.approx(0.5)
     assert acacia.time_signature == (2, 4)
     assert acacia.key == Key(7, "major")
     assert acacia.notes["onset"][0] == pytest.approx(1.5)

@@ -5,7 +5,8 @@ Conventions when reading notation:
 * ties are merged into single notes (``stripTies``); grace notes (zero length) are dropped and counted
   in ``piece.meta["grace_notes_dropped"]``; chords (double stops) become one note per pitch;
 * a pickup (anacrusis) bar is padded with rests at its start, so that every downbeat lies at a multiple
-  of the bar length from time 0 (``piece.meta["pickup_qn"]`` keeps the pickup's length);
+  of the bar length from time 0 (``piece.meta["pickup_padding_qn"]`` is the padding added, in quarter
+  notes, and ``piece.meta["pickup_qn"]`` the pickup's own length; both 0 without a pickup);
 * ticks are quarter lengths times :data:`~musicgen.piece.DEFAULT_RESOLUTION` (480, which holds
   sixteenths, triplets and sextuplets exactly), rounded to the nearest tick.
 """
@@ -155,7 +156,8 @@ def piece_from_stream(stream, source: str = "", title: str | None = None) -> Pie
         title=meta_title or (Path(source).stem if source else ""),
         source=source,
     )
-    piece.meta["pickup_qn"] = float(shift)
+    piece.meta["pickup_padding_qn"] = float(shift)
+    piece.meta["pickup_qn"] = float(piece.bar_length - float(shift)) if shift > 0 else 0.0
     piece.meta["grace_notes_dropped"] = grace
     piece.meta["has_tempo"] = bool(tempos)
     return piece
