@@ -1,0 +1,177 @@
+"""``musicgen evaluate`` and :func:`musicgen.evaluate.evaluate_paths` on a folder of good and bad files."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from musicgen.evaluate import METRICS, discover_files, evaluate_paths, evaluate_pieces, report_to_csv, summarise
+from musicgen.io import read_piece, write_midi
+from musicgen.metrics import pitch_class_entropy, scale_consistency, theme_count, theme_counts
+from musicgen.piece import Piece, Track
+
+GOOD = ("multi.mid", "six8.mid", "sub/reel.mid")
+BAD = {"corrupt.mid": "corrupt", "empty.mid": "empty", "text.mid": "corrupt", "nonotes.mid": "no notes"}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    """A folder with a corrupt, an empty, a text .mid, a note-less MIDI, a type-1 multi-track file, a 6/8 jig."""
+    import symusic
+    from music21 import corpus
+
+    from musicgen.io import piece_from_stream
+
+    d = tmp_path_factory.mktemp("eval")
+    (d / "sub").mkdir()
+    reel = piece_from_stream(corpus.parse("ryansMammoth/AcaciaReel.abc"), "AcaciaReel")
+    write_midi(reel, d / "sub" / "reel.mid")
+    jig = piece_from_stream(corpus.parse("ryansMammoth/BannocksOBarleyMealJig.abc"), "Bannocks")
+    assert jig.time_signature == (6, 8)
+    write_midi(jig, d / "six8.mid")
+    # type 1: the reel's melody, a bass line an octave and a fifth below, and a drum track
+    n = len(reel)
+    mel = reel.notes
+    multi = Piece.from_arrays(
+        np.r_[mel["onset_tick"], mel["onset_tick"][::4], np.arange(0, int(mel["onset_tick"].max()), 480)],
+        np.r_[mel["duration_tick"], np.full(len(mel[::4]), 480), np.full(len(np.arange(0, int(mel["onset_tick"].max()), 480)), 120)],
+        np.r_[mel["pitch"], mel["pitch"][::4] - 19, np.full(len(np.arange(0, int(mel["onset_tick"].max()), 480)), 36)],
+        track=np.r_[np.zeros(n), np.ones(len(mel[::4])), np.full(len(np.arange(0, int(mel["onset_tick"].max()), 480)), 2)].astype(int),
+        tracks=[Track("violin", 40), Track("cello", 42), Track("drums", 0, True)],
+        time_signatures=reel.time_signatures,
+    )
+    write_midi(multi, d / "multi.mid")
+    good = (d / "sub" / "reel.mid").read_bytes()
+    (d / "corrupt.mid").write_bytes(good[:40] + b"\x00garbage" * 8)
+    (d / "empty.mid").write_bytes(b"")
+    (d / "text.mid").write_text("this is not a MIDI file\n")
+    s = symusic.Score(480)
+    s.tracks.append(symusic.Track("silent", 40, False))
+    (d / "nonotes.mid").write_bytes(bytes(s.dumps_midi()))
+    (d / "notes.txt").write_text("not music, not a music suffix: ignored")
+    (d / ".hidden.mid").write_bytes(good)
+    return d
+
+
+def _run(args):
+    from typer.testing import CliRunner
+
+    import musicgen.cli  # noqa: F401  (registers every command)
+    from musicgen.cli.app import app
+
+    return CliRunner().invoke(app, [str(a) for a in args], terminal_width=200)
+
+
+def test_folder_with_bad_files(folder, tmp_path):
+    import mido
+    import muspy
+
+    assert mido.MidiFile(folder / "multi.mid").type == 1 and len(mido.MidiFile(folder / "multi.mid").tracks) == 3
+    out = tmp_path / "r.json"
+    r = _run(["evaluate", folder, "--json", out])
+    assert r.exit_code == 0, r.output
+    assert "Traceback" not in r.output
+    for name, reason in BAD.items():
+        assert f"{folder / name}: {reason}" in r.output
+    assert "3 files evaluated, 4 failed" in r.output
+    rep = json.loads(out.read_text())
+    paths = [f["path"] for f in rep["files"]]
+    assert paths == sorted(paths) and len(paths) == 7  # .txt and hidden file skipped
+    by = {f["path"][len(str(folder)) + 1 :]: f for f in rep["files"]}
+    for name, reason in BAD.items():
+        f = by[name]
+        assert f["error"] == reason and f["error_detail"]
+        assert all(f[k] is None for k in METRICS)
+    for name in GOOD:
+        f = by[name]
+        assert f["error"] is None
+        ref = muspy.pitch_class_entropy(muspy.read_midi(str(folder / name)))
+        assert abs(f["pce"] - ref) <= 1e-9
+        assert isinstance(f["theme_count"], int) and f["theme_count"] >= 0
+        assert 0 < f["scale_consistency"] <= 1 and f["n_notes"] > 50
+    # drums are not pitched: the multi-track file's PCE is that of violin + cello
+    assert by["multi.mid"]["polyphony"] > 1.0
+    assert by["six8.mid"]["n_bars"] == read_piece(folder / "six8.mid").n_bars
+    # summary = statistics over the evaluated files
+    for k in ("pce", "theme_count", "empty_beat_rate"):
+        vals = np.array([by[g][k] for g in GOOD], dtype=float)
+        s = rep["summary"][k]
+        assert s["n"] == 3
+        assert s["mean"] == pytest.approx(vals.mean()) and s["std"] == pytest.approx(vals.std())
+        assert s["min"] == vals.min() and s["max"] == vals.max()
+
+
+def test_exit_codes_and_outputs(folder, tmp_path):
+    bad_only = [folder / n for n in BAD]
+    r = _run(["evaluate", *bad_only])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    r = _run(["evaluate", tmp_path / "nowhere"])
+    assert r.exit_code == 2 and "no such file or folder" in r.output
+    r = _run(["evaluate", folder, "--workers", "0"])
+    assert r.exit_code == 2
+    r = _run(["evaluate", folder, "--rules", "no_such_rules"])
+    assert r.exit_code == 2 and "unknown rule set" in r.output
+    # outputs are never overwritten without --force
+    js, cs = tmp_path / "a.json", tmp_path / "a.csv"
+    js.write_text("keep")
+    r = _run(["evaluate", folder / "six8.mid", "--json", js, "--csv", cs])
+    assert r.exit_code == 2 and js.read_text() == "keep" and not cs.exists()
+    r = _run(["evaluate", folder / "six8.mid", "--json", js, "--csv", cs, "--force"])
+    assert r.exit_code == 0
+    assert json.loads(js.read_text())["files"][0]["path"] == str(folder / "six8.mid")
+    lines = cs.read_text().splitlines()
+    header = lines[0].split(",")
+    assert header[0] == "path" and header[-2:] == ["error", "error_detail"] and "pce" in header and "theme_count" in header
+    assert len(lines) == 2
+    # a file named on the command line with an unsupported suffix is reported, not skipped
+    odd = tmp_path / "tune.wav"
+    odd.write_bytes(b"RIFF")
+    rep = evaluate_paths([odd, folder / "six8.mid"])
+    errors = {f["path"]: f["error"] for f in rep["files"]}
+    assert errors == {str(odd): "unsupported", str(folder / "six8.mid"): None}
+    assert [f["path"] for f in rep["files"]] == sorted(errors)
+
+
+def test_workers_give_the_same_report(folder):
+    one = evaluate_paths([folder], workers=1)
+    two = evaluate_paths([folder], workers=2, batch_size=2)
+    assert json.dumps(one, sort_keys=True) == json.dumps(two, sort_keys=True)
+
+
+def test_rule_scores_join_the_report(folder):
+    rep = evaluate_paths([folder / "six8.mid", folder / "empty.mid"], rules="violin")
+    good = next(f for f in rep["files"] if f["error"] is None)
+    rules = [k for k in good if k.startswith("rule_")]
+    assert set(rules) == {"rule_range", "rule_polyphony", "rule_rests", "rule_chord_tones"}
+    assert good["r_f"] == pytest.approx(sum(good[k] for k in rules))
+    assert "r_f" in rep["summary"] and rep["summary"]["r_f"]["n"] == 1
+    bad = next(f for f in rep["files"] if f["error"] is not None)
+    assert bad["r_f"] is None and list(bad)[-2:] == ["error", "error_detail"]
+
+
+def test_evaluate_pieces_matches_metric_functions(folder):
+    pieces = [read_piece(folder / g) for g in GOOD]
+    rows = evaluate_pieces(pieces)
+    for p, row in zip(pieces, rows):
+        assert row["pce"] == pitch_class_entropy(p)
+        assert row["scale_consistency"] == scale_consistency(p)
+        assert row["theme_count"] == theme_count(p)
+        tc = theme_counts(p)
+        assert [row[f"themes_{w}bars"] for w in (4, 8, 16, 32)] == [tc[w] for w in (4, 8, 16, 32)]
+    assert evaluate_pieces([]) == []
+
+
+def test_discovery_and_report_helpers(folder):
+    files = discover_files([folder, folder / "six8.mid"])
+    names = [str(f)[len(str(folder)) + 1 :] for f in files]
+    assert names == sorted(names) and "six8.mid" in names and names.count("six8.mid") == 1
+    assert ".hidden.mid" not in names and "notes.txt" not in names and "sub/reel.mid" in names
+    s = summarise([{"a": 1.0}, {"a": None}, {"a": 3.0}], ["a", "b"])
+    assert s["a"] == {"mean": 2.0, "std": 1.0, "min": 1.0, "max": 3.0, "n": 2}
+    assert s["b"] == {"mean": None, "std": None, "min": None, "max": None, "n": 0}
+    rep = {"files": [{"path": "x.mid", "pce": 1.5, "theme_count": 2, "error": None, "error_detail": None}], "summary": {}}
+    assert report_to_csv(rep).splitlines() == ["path,pce,theme_count,error,error_detail", "x.mid,1.5,2,,"]
+    assert not math.isnan(rep["files"][0]["pce"])
