@@ -7,6 +7,7 @@ atomically and refuse to overwrite an existing file unless ``force`` is true.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from musicgen._files import atomic_write_bytes
@@ -40,12 +41,12 @@ def read_piece(path: str | Path) -> Piece:
         InputError: missing file, unsupported suffix ("unsupported"), or a file that cannot be read
             (reasons "empty", "corrupt", "no notes").
     """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(p, "no such file", reason="missing")
-    suffix = p.suffix.lower()
+    p = os.fspath(path)
+    suffix = os.path.splitext(p)[1].lower()
     if suffix in MIDI_SUFFIXES:
-        return read_midi(p)
+        return read_midi(p)  # raises "missing" itself: no extra stat on the hot path
+    if not os.path.isfile(p):
+        raise InputError(p, "no such file", reason="missing")
     if suffix in NOTATION_SUFFIXES:
         return read_notation(p)
     raise InputError(p, f"unsupported file type {suffix or '(none)'}; expected one of {', '.join(SUPPORTED_SUFFIXES)}", reason="unsupported")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import symusic
 
 from musicgen.errors import InputError
-from musicgen.piece import NOTE_DTYPE, VIOLIN_PROGRAM, Key, Piece, Track
+from musicgen.piece import NOTE_DTYPE, VIOLIN_PROGRAM, Key, Piece, Track, sort_notes
 
 MIDI_SUFFIXES = (".mid", ".midi")
 
@@ -31,58 +32,53 @@ def _signature_from_key(key: Key) -> tuple[int, int]:
 def piece_from_score(score: symusic.Score, source: str = "") -> Piece:
     """Convert a tick-based symusic Score to a :class:`Piece` (every note, every track)."""
     tracks: list[Track] = []
-    cols: dict[str, list[np.ndarray]] = {k: [] for k in ("time", "duration", "pitch", "velocity", "track")}
+    per_track: list[np.ndarray] = []
     for i, tr in enumerate(score.tracks):
         tracks.append(Track(name=str(tr.name), program=int(tr.program), is_drum=bool(tr.is_drum)))
         arr = tr.notes.numpy()
-        n = len(arr["time"])
-        for k in ("time", "duration", "pitch", "velocity"):
-            cols[k].append(np.asarray(arr[k], dtype=np.int64))
-        cols["track"].append(np.full(n, i, dtype=np.int64))
+        n = np.empty(len(arr["time"]), dtype=NOTE_DTYPE)
+        n["onset_tick"] = arr["time"]
+        n["duration_tick"] = arr["duration"]
+        n["pitch"] = arr["pitch"]
+        n["velocity"] = arr["velocity"]
+        n["track"] = i
+        per_track.append(n)
     res = int(score.ticks_per_quarter)
-    if tracks:
-        c = {k: np.concatenate(v) for k, v in cols.items()}
+    if len(per_track) == 1:
+        notes = per_track[0]
+    elif per_track:
+        notes = np.concatenate(per_track)
     else:
-        c = {k: np.zeros(0, dtype=np.int64) for k in cols}
-    notes = np.empty(c["time"].size, dtype=NOTE_DTYPE)
-    notes["onset_tick"] = c["time"]
-    notes["duration_tick"] = c["duration"]
-    notes["onset"] = c["time"] / res
-    notes["duration"] = c["duration"] / res
-    notes["pitch"] = c["pitch"]
-    notes["velocity"] = c["velocity"]
-    notes["track"] = c["track"]
+        notes = np.zeros(0, dtype=NOTE_DTYPE)
+    notes["onset"] = notes["onset_tick"] / res
+    notes["duration"] = notes["duration_tick"] / res
 
-    ts = score.time_signatures.numpy()
-    if len(ts["time"]):
-        sig = np.stack([ts["time"], ts["numerator"], ts["denominator"]], axis=1).astype(np.int64)
-        sig = sig[np.argsort(sig[:, 0], kind="stable")]
+    sigs = [(int(t.time), int(t.numerator), int(t.denominator)) for t in score.time_signatures]
+    if sigs:
+        sig = np.asarray(sorted(sigs, key=lambda r: r[0]), dtype=np.int64)
         if sig[0, 0] != 0:
             sig = np.vstack([[0, 4, 4], sig])
     else:
         sig = np.array([[0, 4, 4]], dtype=np.int64)
-    tp = score.tempos.numpy()
-    if len(tp["time"]):
-        tempos = np.stack([tp["time"].astype(float), 60_000_000.0 / tp["mspq"].astype(float)], axis=1)
-        tempos = tempos[np.argsort(tempos[:, 0], kind="stable")]
+    tps = [(float(t.time), 60_000_000.0 / float(t.mspq)) for t in score.tempos]
+    if tps:
+        tempos = np.asarray(sorted(tps, key=lambda r: r[0]))
         if tempos[0, 0] != 0:
             tempos = np.vstack([[0.0, 120.0], tempos])
     else:
         tempos = np.array([[0.0, 120.0]])
-    ks = score.key_signatures.numpy()
-    key = _key_from_signature(ks["key"][0], ks["tonality"][0]) if len(ks["time"]) else None
-    piece = Piece(
-        notes=notes,
+    ks = score.key_signatures
+    key = _key_from_signature(ks[0].key, ks[0].tonality) if len(ks) else None
+    return Piece(
+        notes=sort_notes(notes),
         resolution=res,
         tracks=tracks or [Track()],
         time_signatures=sig,
         tempos=tempos,
         key=key,
-        title=Path(source).stem if source else "",
+        title=os.path.splitext(os.path.basename(source))[0] if source else "",
         source=source,
     )
-    piece.sort()
-    return piece
 
 
 def read_midi(path: str | Path) -> Piece:
@@ -95,8 +91,12 @@ def read_midi(path: str | Path) -> Piece:
     Raises:
         InputError: the file is empty (reason "empty"), is not a MIDI file or is damaged ("corrupt").
     """
-    p = Path(path)
-    data = p.read_bytes()
+    p = os.fspath(path)
+    try:
+        with open(p, "rb") as fh:
+            data = fh.read()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise InputError(p, "no such file", reason="missing") from None
     if not data:
         raise InputError(p, "the file is empty", reason="empty")
     if not data.startswith(b"MThd"):
@@ -105,7 +105,7 @@ def read_midi(path: str | Path) -> Piece:
         score = symusic.Score.from_midi(data, ttype="tick")
     except Exception as exc:  # symusic raises RuntimeError/ValueError with its own text
         raise InputError(p, f"damaged MIDI file ({exc})", reason="corrupt") from None
-    return piece_from_score(score, str(p))
+    return piece_from_score(score, p)
 
 
 def piece_to_score(piece: Piece) -> symusic.Score:
