@@ -22,6 +22,7 @@ def build(
     collection: Optional[list[str]] = typer.Option(None, "--collection", "-c", help="Only these collections (repeatable)."),
     workers: int = typer.Option(max(1, min(4, os.cpu_count() or 1)), "--workers", "-j", min=1, help="Parsing processes."),
     limit_files: Optional[int] = typer.Option(None, "--limit-files", min=1, help="Only the first N ABC files per collection (quick look)."),
+    limit_tunes: Optional[int] = typer.Option(None, "--limit-tunes", min=1, help="Only the first N tunes of each ABC file (quick look)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing corpus file."),
 ) -> None:
     """Convert music21's fiddle tunes into the cached dataset (grids + metadata + derived emotion labels).
@@ -38,7 +39,7 @@ def build(
         def cb(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        rep = build_corpus(target, collections=collection or COLLECTIONS, workers=workers, limit_files=limit_files, force=force, progress=cb)
+        rep = build_corpus(target, collections=collection or COLLECTIONS, workers=workers, limit_files=limit_files, limit_tunes_per_file=limit_tunes, force=force, progress=cb)
     t = Table(title=f"corpus written to {rep.path}")
     t.add_column("what")
     t.add_column("count", justify="right")
