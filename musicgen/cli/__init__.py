@@ -17,6 +17,7 @@ from musicgen.cli import rules as _rules  # noqa: F401,E402
 from musicgen.cli import train as _train  # noqa: F401,E402
 from musicgen.cli import generate as _generate  # noqa: F401,E402
 from musicgen.cli import emotion as _emotion  # noqa: F401,E402
+from musicgen.cli import interact as _interact  # noqa: F401,E402
 
 
 def main() -> None:

@@ -1,0 +1,48 @@
+"""``musicgen interact``: follow a live emotion estimate, phrase by phrase."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from musicgen.cli.app import app, console, err_console
+
+
+@app.command("interact")
+def interact_cmd(
+    source: str = typer.Option(..., "--source", "-s", help="Signal source: a CSV / JSON-lines file, '-' for stdin, or lsl:NAME (see `musicgen emotion estimate --help` for columns and units)."),
+    output: Path = typer.Option(Path("session.mid"), "--output", "-o", help="Session MIDI, rewritten after every phrase (always a valid file)."),
+    phrase_bars: int = typer.Option(4, "--phrase-bars", help="Bars per phrase."),
+    candidates: int = typer.Option(16, "--candidates", "-n", help="Candidates per phrase."),
+    seed: int = typer.Option(0, "--seed", help="Phrase k uses seed + k."),
+    rules: str = typer.Option("violin", "--rules", help="Rule set name or .toml path."),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Model checkpoint (default: the shipped model)."),
+    midi_port: Optional[str] = typer.Option(None, "--midi-port", help="Also play on this MIDI output port (needs python-rtmidi)."),
+    log: Optional[Path] = typer.Option(None, "--log", help="Write the emotion timeline and the phrases as JSON here."),
+    follow: bool = typer.Option(False, "--follow", help="Keep reading a growing file (Ctrl-C stops)."),
+    realtime: bool = typer.Option(False, "--realtime", help="Replay a recorded file at its own pace instead of as fast as possible."),
+    max_phrases: Optional[int] = typer.Option(None, "--max-phrases", min=1, help="Stop after this many phrases."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
+) -> None:
+    """Read signals, update the emotion estimate, and generate the next phrase continuing the previous one.
+
+    Example:  musicgen interact --source session.csv -o session.mid --log timeline.json
+    """
+    from musicgen.interact import run_interact
+
+    def show(ph) -> None:
+        err_console.print(
+            f"phrase {ph.index + 1:3d} at t={ph.stream_time:7.1f} s: {ph.label:<8} (v {ph.valence:+.2f}, a {ph.arousal:+.2f}) "
+            f"{ph.tempo_bpm:5.0f} bpm, {ph.n_notes:3d} notes, R_F {ph.r_f:+.3f}, ready in {ph.latency_ms:.0f} ms",
+            highlight=False,
+        )
+
+    session = run_interact(
+        source, output=output, phrase_bars=phrase_bars, candidates=candidates, seed=seed, rules=rules,
+        checkpoint=str(checkpoint) if checkpoint else None, midi_port=midi_port, log=log, follow=follow,
+        realtime=realtime, force=force, max_phrases=max_phrases, on_phrase=show,
+    )
+    n = len(session.phrases)
+    console.print(f"{n} phrase{'s' if n != 1 else ''}, {len(session.timeline)} estimates -> {output if n else '(nothing written)'}")

@@ -1,0 +1,1 @@
+"""Shipped model weights (package data): ``estimator.pt`` + ``estimator.json`` (the live emotion estimator)."""
