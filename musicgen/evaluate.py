@@ -24,6 +24,7 @@ MusicXML and ABC files go through music21 and are much slower.
 from __future__ import annotations
 
 import math
+import operator
 import os
 import time
 from dataclasses import dataclass
@@ -110,11 +111,13 @@ def _discover(paths: Sequence[str | os.PathLike]) -> list[str]:
         if os.path.isdir(p):
             for root, dirs, files in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                base = os.path.normpath(os.path.join(cwd, root))
+                # join(x, name) == join(x, "") + name for a plain file name
+                base = os.path.join(os.path.normpath(os.path.join(cwd, root)), "")
+                spelled = os.path.join(root, "")
                 for name in files:
-                    if name.startswith(".") or not name.lower().endswith(suffixes):
+                    if name[:1] == "." or not name.lower().endswith(suffixes):
                         continue
-                    found.setdefault(os.path.join(base, name), os.path.join(root, name))
+                    found.setdefault(base + name, spelled + name)
         elif os.path.exists(p):
             found.setdefault(os.path.normpath(os.path.join(cwd, p)), p)
         else:
@@ -136,6 +139,9 @@ def metric_columns(rule_names: Iterable[str] = ()) -> list[str]:
 
 def _clean(values: np.ndarray, as_int: bool) -> list:
     """numpy column -> list of Python numbers with nan as None."""
+    nan = np.isnan(values)
+    if not nan.any():
+        return values.astype(np.int64).tolist() if as_int else values.astype(float).tolist()
     out = values.tolist()
     if as_int:
         return [None if v != v else int(v) for v in out]
@@ -346,8 +352,20 @@ def summarise(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = No
     """Mean, population std, min, max and count of each metric over the rows where it is defined."""
     cols = list(columns) if columns is not None else metric_columns()
     out: dict[str, dict[str, Any]] = {}
-    for c in cols:
-        vals = np.array([r[c] for r in rows if r.get(c) is not None], dtype=float)
+    try:  # one float matrix (None -> nan) instead of a list per column
+        try:
+            get = operator.itemgetter(*cols)
+            cells = [get(r) for r in rows]
+        except KeyError:  # rows without some columns: those are null
+            cells = [[r.get(c) for c in cols] for r in rows]
+        table = np.array(cells, dtype=float).reshape(len(rows), len(cols))
+    except (TypeError, ValueError):
+        table = None
+    for j, c in enumerate(cols):
+        if table is not None:
+            vals = table[:, j]
+        else:
+            vals = np.array([r[c] for r in rows if r.get(c) is not None], dtype=float)
         vals = vals[np.isfinite(vals)]
         if vals.size:
             out[c] = {

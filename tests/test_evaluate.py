@@ -175,3 +175,29 @@ def test_discovery_and_report_helpers(folder):
     rep = {"files": [{"path": "x.mid", "pce": 1.5, "theme_count": 2, "error": None, "error_detail": None}], "summary": {}}
     assert report_to_csv(rep).splitlines() == ["path,pce,theme_count,error,error_detail", "x.mid,1.5,2,,"]
     assert not math.isnan(rep["files"][0]["pce"])
+
+
+def test_summarise_matches_a_direct_computation():
+    rows = [
+        {"a": 1, "b": 2.5, "c": None, "path": "x"},
+        {"a": None, "b": float("nan"), "c": None, "path": "y"},
+        {"a": 4, "b": -1.0, "c": None, "path": "z"},
+        {"a": 7, "b": float("inf"), "path": "w"},  # a missing key counts as null
+        {"a": 10, "b": 0.1, "c": 3},
+    ]
+    s = summarise(rows, ["a", "b", "c", "d"])
+    for col, vals in (("a", [1.0, 4.0, 7.0, 10.0]), ("b", [2.5, -1.0, 0.1]), ("c", [3.0])):
+        arr = np.array(vals)
+        assert s[col] == {"mean": float(arr.mean()), "std": float(arr.std()), "min": min(vals), "max": max(vals), "n": len(vals)}, col
+    assert s["d"]["n"] == 0 and s["d"]["mean"] is None
+    # a text column among the summarised ones is an error, as before
+    with pytest.raises(ValueError):
+        summarise([{"a": "text"}], ["a"])
+    assert summarise([], ["a"]) == {"a": {"mean": None, "std": None, "min": None, "max": None, "n": 0}}
+
+
+def test_discovery_spells_paths_as_given(folder, monkeypatch):
+    monkeypatch.chdir(folder)
+    assert [str(p) for p in discover_files(["sub", "sub/", "./sub/reel.mid"])] == ["sub/reel.mid"]
+    absolute = discover_files([str(folder) + "/"])
+    assert all(p.is_absolute() and p.exists() for p in absolute) and len(absolute) == len(GOOD) + len(BAD)

@@ -209,3 +209,62 @@ def test_transposition_leaves_pce_and_consistency_unchanged(pitches, shift):
     assert pitch_class_entropy(q) == pytest.approx(pitch_class_entropy(p), abs=1e-12)
     assert scale_consistency(q) == pytest.approx(scale_consistency(p), abs=1e-12)
     assert pitch_range(q) == pitch_range(p)
+
+
+# ---------------------------------------------------------------------------------------- batch internals
+
+
+def test_entropy_lookup_equals_the_direct_formula(monkeypatch):
+    """The p log2 p table gives _entropy_rows' values bit for bit (and falls back past its size)."""
+    from musicgen.metrics import basic
+
+    rng = np.random.default_rng(3)
+    counts = rng.integers(0, 9, (500, 12)) * (rng.random((500, 12)) < 0.4)
+    counts[::7] = 0  # empty rows: nan
+    direct = basic._entropy_rows(counts.astype(float))
+    assert np.isnan(direct[::7]).all() and not np.isnan(direct[1::7]).any()
+    assert np.array_equal(basic._entropy_counts(counts), direct, equal_nan=True)
+    assert np.array_equal(basic._entropy_counts(counts, counts.sum(axis=1)), direct, equal_nan=True)
+    monkeypatch.setattr(basic, "_PLOGP_TABLE_MAX", 4)
+    assert np.array_equal(basic._entropy_counts(counts), direct, equal_nan=True)
+
+
+def test_batch_from_strided_and_converted_note_arrays():
+    rng = np.random.default_rng(4)
+    a = Piece.from_arrays(np.sort(rng.integers(0, 9600, 60)), rng.integers(1, 900, 60), rng.integers(40, 90, 60))
+    b = Piece.from_arrays(np.sort(rng.integers(0, 9600, 40)), rng.integers(1, 900, 40), rng.integers(40, 90, 40), resolution=96)
+    strided = a.copy(notes=np.repeat(a.notes, 2)[::2])  # a view with a stride of two rows
+    assert not strided.notes.flags.c_contiguous
+    ref = NoteBatch.from_pieces([a, b, Piece.empty()])
+    for pieces in ([strided, b, Piece.empty()], [a, b.copy(notes=b.notes.astype(b.notes.dtype.newbyteorder())), Piece.empty()]):
+        got = NoteBatch.from_pieces(pieces)
+        for k in ("piece", "onset", "end", "pitch", "drum", "resolution", "bar_ticks", "tempo_piece", "tempo_tick", "tempo_qpm"):
+            assert np.array_equal(getattr(got, k), getattr(ref, k)), k
+    assert ref.bar_ticks.tolist() == [1920, 384, 1920]
+
+
+def test_windowed_and_rate_metrics_in_a_batch_equal_one_piece_at_a_time():
+    from musicgen.metrics.basic import n_pitched_notes, windowed_pce
+
+    rng = np.random.default_rng(9)
+    pieces = []
+    for i in range(8):
+        n = int(rng.integers(1, 60))
+        res = int(rng.choice([96, 480]))
+        pieces.append(
+            Piece.from_arrays(
+                np.sort(rng.integers(0, res * 30, n)), rng.integers(1, res * 2, n), rng.integers(40, 90, n),
+                track=rng.integers(0, 2, n), tracks=[Track("v"), Track("d", 0, bool(i % 3 == 0))], resolution=res,
+                time_signatures=np.array([[0, int(rng.choice([2, 3, 6])), int(rng.choice([4, 8]))]]),
+            )
+        )
+    pieces.append(Piece.empty())
+    b = NoteBatch.from_pieces(pieces)
+    win = windowed_pce(b, (1, 2, 4, 64))
+    for fn in (note_density, notes_per_second, n_pitched_notes, groove_consistency, polyphony):
+        got = fn(b)
+        assert [_same(float(g), fn(p), 1e-12) for g, p in zip(got, pieces)] == [True] * len(pieces), fn.__name__
+    for w, vals in win.items():
+        assert [_same(float(v), pitch_class_entropy_windowed(p, w), 1e-12) for v, p in zip(vals, pieces)] == [True] * len(pieces), w
+    # the whole piece is one window when the window is longer
+    assert _same(float(win[64][1]), pitch_class_entropy(pieces[1]), 1e-12)

@@ -220,3 +220,98 @@ def test_jku_fugue_subject_is_found(shared_data):
     est = mirex_patterns(find_themes(p))
     assert len(est) >= 2
     assert mir_eval.pattern.establishment_FPR(ref, est)[0] > 0.8
+
+
+# ---------------------------------------------------------------------------------------- fast paths
+
+
+def _varied_pieces() -> list[Piece]:
+    """Pieces exercising the finder: forms, a transposed B, 6/8, chords and overlaps, one bar, gaps."""
+    rng = np.random.default_rng(5)
+    ps = [aaba(s) for s in range(3)] + [aaba(10, transpose_b=5), aaba(11, bar_qn=3.0, meter=(6, 8), durations=(0.5, 0.5, 1.0))]
+    A, B = phrase(rng), phrase(rng)
+    ps.append(build([(A, 0, 4), (B, 0, 4), (A, 2, 4), (B, 0, 4), (A, 0, 4), (B, -3, 4), (A, 0, 4), (B, 0, 4), (A, 0, 4)]))  # 36 bars
+    # polyphonic: random chords and overlapping notes, with an empty stretch
+    on = np.sort(rng.integers(0, 48, 150)) * (RES // 2)
+    on = np.where(on > 20 * RES, on + 8 * RES, on)
+    ps.append(Piece.from_arrays(on, rng.integers(RES // 4, 3 * RES, on.size), rng.integers(50, 80, on.size), resolution=RES))
+    ps.append(build([(phrase(rng, 1), 0, 1)]))  # one bar
+    ps.append(Piece.empty())
+    return ps
+
+
+def _brute_similar(mel, prm: ThemeParams) -> set[tuple[int, int, int, int]]:
+    """Similar bar pairs by the module docstring's definition, with Python loops."""
+    out = set()
+    for pc in range(mel.n_bars.size):
+        sel = mel.piece == pc
+        bars = [list(zip(mel.slot[sel][mel.bar[sel] == k].tolist(), mel.pitch[sel][mel.bar[sel] == k].tolist())) for k in range(int(mel.n_bars[pc]))]
+        for i, bi in enumerate(bars):
+            for j in range(i + 1, len(bars)):
+                bj = bars[j]
+                if not bi or not bj:
+                    continue
+                for t in range(-prm.max_transposition, prm.max_transposition + 1):
+                    matches = sum(1 for si, pi in bi for sj, pj in bj if abs(si - sj) <= prm.delta_steps and pj == pi + t)
+                    if min(matches, len(bi), len(bj)) >= prm.theta * max(len(bi), len(bj)) - 1e-9:
+                        out.add((pc, i, j - i, t))
+    return out
+
+
+PARAMS = [
+    ThemeParams(),
+    ThemeParams(melody="all"),
+    ThemeParams(theta=0.6, delta_steps=2, max_transposition=5, min_gain=4),
+    ThemeParams(theta=1.0, delta_steps=0, min_notes=2, min_gain=1, min_section_bars=1),
+]
+
+
+@pytest.mark.parametrize("prm", PARAMS)
+def test_similar_bars_follow_the_definition(prm):
+    from musicgen.metrics import themes as th
+
+    ps = _varied_pieces()
+    mel = th._melody(NoteBatch.from_pieces(ps), prm)
+    got = set(zip(*[x.tolist() for x in th._similar_bars(mel, prm)]))
+    assert len(got) > 20
+    assert got == _brute_similar(mel, prm)
+
+
+def _everything(ps, prm):
+    b = NoteBatch.from_pieces(ps)
+    counts = batch_theme_counts(b, (None, 4, 8, 16, 32), prm)
+    found = []
+    for p in ps:
+        for bars in (None, 8):
+            an = find_themes(p, bars, prm)
+            found.append([(t.start_bar, t.n_bars, t.occurrences, t.repeated) for t in an.themes])
+    return {w: [None if np.isnan(x) else x for x in c.tolist()] for w, c in counts.items()}, found
+
+
+@pytest.mark.parametrize("prm", PARAMS)
+def test_fast_paths_give_the_fallbacks_results(prm, monkeypatch):
+    """scipy's kernels called directly (vs its public product) and packed sort keys (vs np.lexsort)."""
+    from musicgen.metrics import themes as th
+
+    ps = _varied_pieces()
+    fast = _everything(ps, prm)
+    assert sum(x for x in fast[0][None] if x is not None) > 0
+    with monkeypatch.context() as m:
+        m.setattr(th, "_kernels", lambda: None)
+        assert _everything(ps, prm) == fast
+    with monkeypatch.context() as m:
+        m.setattr(th, "_DIRECT_MAX", 0)
+        m.setattr(th, "_KEY_BITS", 0)
+        assert _everything(ps, prm) == fast
+
+
+def test_batch_counts_do_not_depend_on_the_batch():
+    ps = _varied_pieces()
+    wins = (None, 4, 8, 16, 32)
+    together = batch_theme_counts(NoteBatch.from_pieces(ps), wins)
+    backwards = batch_theme_counts(NoteBatch.from_pieces(ps[::-1]), wins)
+    for i, p in enumerate(ps):
+        alone = batch_theme_counts(NoteBatch.from_pieces([p]), wins)
+        for w in wins:
+            a, b, c = alone[w][0], together[w][i], backwards[w][len(ps) - 1 - i]
+            assert (a == b == c) or (np.isnan(a) and np.isnan(b) and np.isnan(c)), (i, w)

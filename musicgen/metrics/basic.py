@@ -27,7 +27,7 @@ densities are ours.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
@@ -51,6 +51,15 @@ __all__ = [
 ]
 
 
+def _concat_notes(arrays: list[np.ndarray]) -> np.ndarray:
+    """Concatenate note arrays of :data:`~musicgen.piece.NOTE_DTYPE` (as raw bytes when possible:
+    numpy's concatenation of structured arrays promotes the dtype pair by pair, in Python)."""
+    dt = arrays[0].dtype
+    if all(a.dtype == dt and a.ndim == 1 and a.flags.c_contiguous for a in arrays):
+        return np.concatenate([a.view(np.uint8) for a in arrays]).view(dt)
+    return np.concatenate(arrays)
+
+
 @dataclass
 class NoteBatch:
     """The notes of ``n_pieces`` pieces, concatenated piece after piece (one row per note).
@@ -66,6 +75,9 @@ class NoteBatch:
         bar_ticks: int64 (P,), ticks per bar of each piece's first time signature.
         tempo_piece, tempo_tick, tempo_qpm: the tempo maps, concatenated (piece index, tick, quarter
             notes per minute), sorted by piece then tick.
+
+    The arrays are not to be modified once built: intermediate results that several metrics share
+    (the pitched notes, piece lengths, ...) are computed once per batch and kept.
     """
 
     n_pieces: int
@@ -79,38 +91,36 @@ class NoteBatch:
     tempo_piece: np.ndarray
     tempo_tick: np.ndarray
     tempo_qpm: np.ndarray
+    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_pieces(cls, pieces: Sequence[Piece]) -> "NoteBatch":
         """Concatenate the notes of ``pieces`` (any number, including pieces without notes)."""
         n = len(pieces)
-        lens = np.empty(n, dtype=np.int64)
-        resolution = np.empty(n, dtype=np.int64)
-        bar_ticks = np.empty(n, dtype=np.int64)
-        tlens = np.empty(n, dtype=np.int64)
-        with_drums = []
-        for i, p in enumerate(pieces):
-            lens[i] = p.notes.size
-            resolution[i] = p.resolution
-            ts = p.time_signatures[0]
-            bar_ticks[i] = max(1, round(int(ts[1]) * 4 * p.resolution / int(ts[2])))
-            tlens[i] = len(p.tempos)
-            for t in p.tracks:
-                if t.is_drum:
-                    with_drums.append(i)
-                    break
-        notes = np.concatenate([p.notes for p in pieces]) if n else Piece.empty().notes
+        if n == 0:
+            z = np.zeros(0, dtype=np.int64)
+            return cls(0, z, z, z, z, np.zeros(0, dtype=bool), z, z, z, z, np.zeros(0))
+        arrays = [p.notes for p in pieces]
+        lens = np.array([a.size for a in arrays], dtype=np.int64)
+        resolution = np.array([p.resolution for p in pieces], dtype=np.int64)
+        ts = np.concatenate([p.time_signatures[:1] for p in pieces]).astype(np.int64)
+        # ticks per bar of the first meter: round(num * 4 * resolution / den) (half to even, as round())
+        bar_ticks = np.maximum(1, np.rint(ts[:, 1] * 4 * resolution / ts[:, 2]).astype(np.int64))
+        tempos = [p.tempos for p in pieces]
+        tlens = np.array([len(t) for t in tempos], dtype=np.int64)
+        notes = _concat_notes(arrays)
         piece = np.repeat(np.arange(n, dtype=np.int64), lens)
         onset = notes["onset_tick"].astype(np.int64)
         end = onset + notes["duration_tick"]
         drum = np.zeros(onset.size, dtype=bool)
+        with_drums = [i for i, p in enumerate(pieces) for t in p.tracks if t.is_drum]
         if with_drums:
             starts = np.concatenate([[0], np.cumsum(lens)])
-            for i in with_drums:
+            for i in sorted(set(with_drums)):
                 p = pieces[i]
                 drum_tracks = [k for k, t in enumerate(p.tracks) if t.is_drum]
                 drum[starts[i] : starts[i + 1]] = np.isin(p.notes["track"], drum_tracks)
-        tempos = np.concatenate([p.tempos for p in pieces]).astype(float).reshape(-1, 2) if n else np.zeros((0, 2))
+        tempo = np.concatenate(tempos).astype(float).reshape(-1, 2)
         return cls(
             n_pieces=n,
             piece=piece,
@@ -121,13 +131,32 @@ class NoteBatch:
             resolution=resolution,
             bar_ticks=bar_ticks,
             tempo_piece=np.repeat(np.arange(n, dtype=np.int64), tlens),
-            tempo_tick=tempos[:, 0].astype(np.int64),
-            tempo_qpm=tempos[:, 1].astype(float),
+            tempo_tick=tempo[:, 0].astype(np.int64),
+            tempo_qpm=tempo[:, 1].astype(float),
         )
 
     def pitched(self) -> np.ndarray:
-        """Boolean mask of the notes that carry a pitch (not on a drum track)."""
-        return ~self.drum
+        """Boolean mask of the notes that carry a pitch (not on a drum track); do not modify it."""
+        return self._cached("pitched", lambda: ~self.drum)
+
+    def _cached(self, key: str, make: Callable):
+        """``make()``, computed once per batch and kept under ``key``."""
+        memo = self._memo
+        if key not in memo:
+            memo[key] = make()
+        return memo[key]
+
+
+def _pitched_notes(b: NoteBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(piece, onset, end, pitch) of the pitched notes (the batch's own arrays when it has no drums)."""
+
+    def make():
+        if not b.drum.any():
+            return b.piece, b.onset, b.end, b.pitch
+        m = b.pitched()
+        return b.piece[m], b.onset[m], b.end[m], b.pitch[m]
+
+    return b._cached("pitched_notes", make)
 
 
 Metric = Callable[..., np.ndarray]
@@ -147,19 +176,26 @@ def _per_piece(fn: Metric) -> Callable:
     return wrapper
 
 
-def _union_length(key: np.ndarray, start: np.ndarray, end: np.ndarray, n_keys: int, order: np.ndarray | None = None) -> np.ndarray:
+def _union_length(
+    key: np.ndarray, start: np.ndarray, end: np.ndarray, n_keys: int, order: np.ndarray | None = None, presorted: bool = False
+) -> np.ndarray:
     """Total length of the union of the half-open intervals [start, end) of each key (0..n_keys-1).
 
     Vectorised: intervals are taken in an order where keys increase and, within a key, starts do not
-    decrease (``order``, computed when not given); a running maximum of the ends (keys offset so that
-    they never mix) tells how much of each interval is new.
+    decrease (``order``, computed when not given; ``presorted``: the arrays already are in that
+    order); a running maximum of the ends (keys offset so that they never mix) tells how much of
+    each interval is new.
     """
     if key.size == 0:
         return np.zeros(n_keys, dtype=np.int64)
-    if order is None:
-        order = np.lexsort((start, key))
-    k, s = key[order], start[order]
-    e = np.maximum(end[order], s)
+    if presorted:
+        k, s = key, start
+        e = np.maximum(end, s)
+    else:
+        if order is None:
+            order = np.lexsort((start, key))
+        k, s = key[order], start[order]
+        e = np.maximum(end[order], s)
     span = int(e.max()) + 1
     shift = k * span
     s2, e2 = s + shift, e + shift
@@ -171,13 +207,23 @@ def _union_length(key: np.ndarray, start: np.ndarray, end: np.ndarray, n_keys: i
     return np.bincount(k, weights=new, minlength=n_keys).astype(np.int64)
 
 
-def _onset_order(b: NoteBatch, mask: np.ndarray | None = None) -> np.ndarray | None:
-    """None when the (selected) notes are already in (piece, onset) order — readers sort them so."""
-    p = b.piece if mask is None else b.piece[mask]
-    o = b.onset if mask is None else b.onset[mask]
+def _order_of(p: np.ndarray, o: np.ndarray) -> np.ndarray | None:
+    """The (p, o) lexicographic order of rows whose p is non-decreasing; None when already in that
+    order (readers sort each piece's notes by onset)."""
     if p.size < 2 or not ((p[1:] == p[:-1]) & (o[1:] < o[:-1])).any():
         return None
     return np.lexsort((o, p))
+
+
+def _all_onset_order(b: NoteBatch) -> np.ndarray | None:
+    """The (piece, onset) order of all notes (None: already in order), once per batch."""
+    return b._cached("onset_order", lambda: _order_of(b.piece, b.onset))
+
+
+def _pitched_onset_order(b: NoteBatch) -> np.ndarray | None:
+    """The (piece, onset) order of the pitched notes (None: already in order), once per batch."""
+    p, o, _, _ = _pitched_notes(b)
+    return b._cached("pitched_onset_order", lambda: _order_of(p, o))
 
 
 def _piece_max(b: NoteBatch, values: np.ndarray, mask: np.ndarray | None = None, fill=0) -> np.ndarray:
@@ -195,24 +241,45 @@ def _max_sorted(out: np.ndarray, idx: np.ndarray, values: np.ndarray) -> None:
     """out[i] = max(out[i], max(values[idx == i])) for non-decreasing ``idx`` (reduceat, no Python loop)."""
     if not idx.size:
         return
-    starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
+    starts = np.flatnonzero(_changes(idx))
     out[idx[starts]] = np.maximum(out[idx[starts]], np.maximum.reduceat(values, starts))
+
+
+def _changes(x: np.ndarray) -> np.ndarray:
+    """Boolean (n,): true at 0 and wherever ``x`` differs from the element before."""
+    out = np.empty(x.size, dtype=bool)
+    out[:1] = True
+    np.not_equal(x[1:], x[:-1], out=out[1:])
+    return out
 
 
 # ---------------------------------------------------------------------------------------- pitch
 
 
+def _n_pitched(b: NoteBatch) -> np.ndarray:
+    """Pitched notes per piece (int64), once per batch."""
+    return b._cached("n_pitched", lambda: np.bincount(_pitched_notes(b)[0], minlength=b.n_pieces))
+
+
 @_per_piece
 def n_pitched_notes(b: NoteBatch) -> np.ndarray:
     """Number of notes on non-drum tracks (a count, as float)."""
-    return np.bincount(b.piece[b.pitched()], minlength=b.n_pieces).astype(float)
+    return _n_pitched(b).astype(float)
+
+
+def _pc_counts(b: NoteBatch) -> np.ndarray:
+    """Pitch-class counts (P, 12) int64, once per batch."""
+
+    def make():
+        p, _, _, pitch = _pitched_notes(b)
+        return np.bincount(p * 12 + pitch % 12, minlength=12 * b.n_pieces).reshape(b.n_pieces, 12)
+
+    return b._cached("pc_counts", make)
 
 
 def pitch_class_histogram(b: NoteBatch) -> np.ndarray:
     """Note counts per pitch class (0 = C), drums ignored: float array (P, 12)."""
-    m = b.pitched()
-    codes = b.piece[m] * 12 + b.pitch[m] % 12
-    return np.bincount(codes, minlength=12 * b.n_pieces).reshape(b.n_pieces, 12).astype(float)
+    return _pc_counts(b).astype(float)
 
 
 def _entropy_rows(counts: np.ndarray) -> np.ndarray:
@@ -221,6 +288,33 @@ def _entropy_rows(counts: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         p = counts / total
         return -np.nansum(p * np.log2(p), axis=1) + np.where(total[:, 0] > 0, 0.0, np.nan)
+
+
+#: Largest (max window notes + 1)^2 for which :func:`_entropy_counts` uses a table of p log2 p.
+_PLOGP_TABLE_MAX = 1 << 16
+
+
+def _entropy_counts(counts: np.ndarray, total: np.ndarray | None = None) -> np.ndarray:
+    """:func:`_entropy_rows` of an integer count matrix, bit for bit, with ``p log2 p`` looked up.
+
+    The table holds ``(c / T) * log2(c / T)`` for every count c and row total T up to the largest
+    total, computed with the same float operations as :func:`_entropy_rows` (0 where c = 0, which
+    ``nansum`` makes of 0 * log2 0); rows are then summed exactly as there. ``total``: the row sums,
+    when the caller has them.
+    """
+    if total is None:
+        total = counts.sum(axis=1)
+    top = int(total.max()) if total.size else 0
+    if (top + 1) ** 2 > _PLOGP_TABLE_MAX:
+        return _entropy_rows(counts.astype(float))
+    c = np.arange(top + 1, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = c[None, :] / c[:, None]
+        table = p * np.log2(p)
+    table[:, 0] = 0.0
+    table[0, :] = 0.0
+    terms = table.ravel()[total[:, None] * (top + 1) + counts]
+    return -terms.sum(axis=1) + np.where(total > 0, 0.0, np.nan)
 
 
 @_per_piece
@@ -234,26 +328,22 @@ def pitch_class_entropy(b: NoteBatch) -> np.ndarray:
     return _entropy_rows(pitch_class_histogram(b))
 
 
-def _bars_of_onsets(b: NoteBatch, mask: np.ndarray) -> np.ndarray:
-    """Bar index (first meter, from time 0) of the onset of each selected note."""
-    return b.onset[mask] // b.bar_ticks[b.piece[mask]]
-
-
 def windowed_pce(b: NoteBatch, windows: Sequence[int] = (1, 4)) -> dict[int, np.ndarray]:
     """:func:`pitch_class_entropy_windowed` for several window lengths at once (one bar histogram)."""
     if any(w < 1 for w in windows):
         raise ValueError("window_bars must be at least 1")
-    m = b.pitched()
     P = b.n_pieces
-    bar = _bars_of_onsets(b, m)
-    pidx = b.piece[m]
+    pidx, onset, _, pitch = _pitched_notes(b)
+    bar = onset // b.bar_ticks[pidx]  # bar (first meter, from time 0) of each onset
     n_bars = np.zeros(P, dtype=np.int64)
     if bar.size:
         _max_sorted(n_bars, pidx, bar + 1)
     first = np.concatenate([[0], np.cumsum(n_bars)])  # global bar offset of each piece
     total_bars = int(first[-1])
-    counts = np.bincount((first[pidx] + bar) * 12 + b.pitch[m] % 12, minlength=12 * total_bars).reshape(total_bars, 12)
-    csum = np.vstack([np.zeros((1, 12), dtype=np.int64), np.cumsum(counts, axis=0)])
+    gbar = first[pidx] + bar
+    counts = np.bincount(gbar * 12 + pitch % 12, minlength=12 * total_bars).reshape(total_bars, 12)
+    bar_total = np.bincount(gbar, minlength=total_bars)  # notes per bar
+    csum = tsum = None
     out = {}
     for window_bars in windows:
         # windows: for piece p, start bars 0..n_bars-w (w = min(window, n_bars))
@@ -263,10 +353,21 @@ def windowed_pce(b: NoteBatch, windows: Sequence[int] = (1, 4)) -> dict[int, np.
         if wp.size == 0:
             out[window_bars] = np.full(P, np.nan)
             continue
-        wstart = np.arange(wp.size) - np.repeat(np.cumsum(n_win) - n_win, n_win)
-        lo = first[wp] + wstart
-        ent = _entropy_rows((csum[lo + w[wp]] - csum[lo]).astype(float))
-        ok = ~np.isnan(ent)
+        if window_bars == 1:  # the windows are the bars, in order
+            ent = _entropy_counts(counts, bar_total)
+            ok = bar_total > 0
+        else:
+            if csum is None:
+                csum = np.zeros((total_bars + 1, 12), dtype=np.int64)
+                np.cumsum(counts, axis=0, out=csum[1:])
+                tsum = np.zeros(total_bars + 1, dtype=np.int64)
+                np.cumsum(bar_total, out=tsum[1:])
+            wstart = np.arange(wp.size) - np.repeat(np.cumsum(n_win) - n_win, n_win)
+            lo = first[wp] + wstart
+            hi = lo + w[wp]
+            wtotal = tsum[hi] - tsum[lo]
+            ent = _entropy_counts(csum[hi] - csum[lo], wtotal)
+            ok = wtotal > 0
         s = np.bincount(wp[ok], weights=ent[ok], minlength=P)
         c = np.bincount(wp[ok], minlength=P)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -316,8 +417,8 @@ def pitch_range(b: NoteBatch) -> np.ndarray:
 
     MusPy's ``pitch_range`` (which returns 0 for a piece without notes).
     """
-    m = b.pitched()
-    used = np.bincount(b.piece[m] * 128 + b.pitch[m], minlength=128 * b.n_pieces).reshape(b.n_pieces, 128) > 0
+    p, _, _, pitch = _pitched_notes(b)
+    used = np.bincount(p * 128 + pitch, minlength=128 * b.n_pieces).reshape(b.n_pieces, 128) > 0
     any_ = used.any(axis=1)
     hi = 127 - np.argmax(used[:, ::-1], axis=1)
     lo = np.argmax(used, axis=1)
@@ -334,18 +435,17 @@ def polyphony(b: NoteBatch) -> np.ndarray:
     MusPy's ``polyphony``: a pitch that sounds twice at once (overlapping notes of one pitch) counts
     once. 1.0 for a monophonic melody; nan without pitched notes of non-zero length.
     """
-    m = b.pitched()
-    p, s, e, pitch = b.piece[m], b.onset[m], b.end[m], b.pitch[m]
+    p, s, e, pitch = _pitched_notes(b)
     P = b.n_pieces
-    by_onset = _onset_order(b, m)
-    if by_onset is None:
-        by_onset = np.arange(p.size)
-    any_on = _union_length(p, s, e, P, order=by_onset)
+    by_onset = _pitched_onset_order(b)
+    any_on = _union_length(p, s, e, P, order=by_onset, presorted=by_onset is None)
     # pieces whose notes never overlap (melodies) need no per-pitch pass: there both unions are equal
     total = np.bincount(p, weights=np.maximum(e - s, 0), minlength=P)
     overlapping = total > any_on
     per_pitch = any_on.astype(float)
     if overlapping.any():
+        if by_onset is None:
+            by_onset = np.arange(p.size)
         sel = by_onset[overlapping[p[by_onset]]]
         # (pitch, piece, onset) order: a stable radix sort of the onset-ordered notes by pitch
         by_pitch = sel[np.argsort(pitch[sel].astype(np.int16), kind="stable")]
@@ -356,8 +456,8 @@ def polyphony(b: NoteBatch) -> np.ndarray:
 
 
 def _length_ticks(b: NoteBatch) -> np.ndarray:
-    """End of the last note (any track) of each piece, in ticks (0 without notes)."""
-    return _piece_max(b, b.end, fill=np.int64(0))
+    """End of the last note (any track) of each piece, in ticks (0 without notes); do not modify it."""
+    return b._cached("length", lambda: _piece_max(b, b.end, fill=np.int64(0)))
 
 
 @_per_piece
@@ -371,23 +471,32 @@ def empty_beat_rate(b: NoteBatch) -> np.ndarray:
     length = _length_ticks(b)
     res = b.resolution
     n_beats = length // res + 1
-    r = res[b.piece]
-    order = _onset_order(b)  # beats follow onsets: (piece, onset) order is (piece, start beat) order
-    covered = _union_length(
-        b.piece, b.onset // r, b.end // r + 1, b.n_pieces, order=np.arange(b.piece.size) if order is None else order
-    )
+    r = _per_note(b, res)
+    order = _all_onset_order(b)  # beats follow onsets: (piece, onset) order is (piece, start beat) order
+    covered = _union_length(b.piece, b.onset // r, b.end // r + 1, b.n_pieces, order=order, presorted=order is None)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(length >= 1, 1.0 - covered / n_beats, np.nan)
 
 
 def _span_ticks(b: NoteBatch) -> tuple[np.ndarray, np.ndarray]:
     """(first onset, last end) of the pitched notes of each piece, in ticks (0, 0 without notes)."""
-    m = b.pitched()
-    big = np.iinfo(np.int64).max
-    first = -_piece_max(b, -b.onset, mask=m, fill=np.int64(-big))
-    first = np.where(first == big, 0, first)
-    last = _piece_max(b, b.end, mask=m, fill=np.int64(0))
-    return first, last
+
+    def make():
+        m = None if b.drum.size and not b.drum.any() else b.pitched()
+        big = np.iinfo(np.int64).max
+        first = -_piece_max(b, -b.onset, mask=m, fill=np.int64(-big))
+        first = np.where(first == big, 0, first)
+        last = _piece_max(b, b.end, mask=m, fill=np.int64(0))
+        return first, last
+
+    return b._cached("span", make)
+
+
+def _per_note(b: NoteBatch, values: np.ndarray) -> np.ndarray:
+    """``values[b.piece]`` (a per-piece value for every note); a scalar when all pieces share it."""
+    if values.size and (values == values[0]).all():
+        return values[0]
+    return values[b.piece]
 
 
 @_per_piece
@@ -398,7 +507,7 @@ def note_density(b: NoteBatch) -> np.ndarray:
     notes or when they span no time.
     """
     first, last = _span_ticks(b)
-    n = n_pitched_notes(b)
+    n = _n_pitched(b).astype(float)
     beats = (last - first) / b.resolution
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(beats > 0, n / np.where(beats > 0, beats, 1), np.nan)
@@ -429,7 +538,7 @@ def notes_per_second(b: NoteBatch) -> np.ndarray:
     """
     first, last = _span_ticks(b)
     secs = _seconds_between(b, first, last)
-    n = n_pitched_notes(b)
+    n = _n_pitched(b).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(secs > 0, n / np.where(secs > 0, secs, 1), np.nan)
 
@@ -449,17 +558,24 @@ def groove_consistency(b: NoteBatch) -> np.ndarray:
     offs = np.concatenate([[0], np.cumsum(n_meas)])
     width = int(R.max()) + 1 if P else 1
     # one code per (piece, bar, position) onset cell; sorted and deduplicated
-    meas = b.onset // R[b.piece]
-    codes = (offs[b.piece] + meas) * width + (b.onset - meas * R[b.piece])
-    order = _onset_order(b)
+    Rn = _per_note(b, R)
+    meas = b.onset // Rn
+    codes = (offs[b.piece] + meas) * width + (b.onset - meas * Rn)
+    order = _all_onset_order(b)
+    piece_u = b.piece
     if order is not None:
-        codes = codes[order]
+        codes, piece_u = codes[order], piece_u[order]
     if codes.size > 1 and (codes[1:] < codes[:-1]).any():
         codes = np.sort(codes)
+        piece_u = None
     if codes.size:
-        codes = codes[np.r_[True, codes[1:] != codes[:-1]]]
+        keep = _changes(codes)
+        codes = codes[keep]
+        if piece_u is not None:
+            piece_u = piece_u[keep]
     gm = codes // width
-    piece_u = np.searchsorted(offs, gm, side="right") - 1
+    if piece_u is None:
+        piece_u = np.searchsorted(offs, gm, side="right") - 1
     cells = np.bincount(piece_u, minlength=P)  # onset cells per piece
     per_meas = np.bincount(gm, minlength=int(offs[-1]))
     # cells shared with the same position of the next bar of the same piece

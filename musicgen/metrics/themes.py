@@ -66,13 +66,14 @@ Export: :func:`mirex_patterns` / :func:`themes_to_mirex` give the repeated theme
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from musicgen.metrics.basic import NoteBatch
+from musicgen.metrics.basic import NoteBatch, _changes, _pitched_notes
 from musicgen.piece import Piece
 
 __all__ = [
@@ -190,6 +191,7 @@ class _Melody:
     n_bars: np.ndarray  # (P,) bars up to the bar of the last melody onset
     bar_off: np.ndarray  # (P+1,) offset of each piece's bars in the global bar numbering
     bar_notes: np.ndarray  # (total bars,) melody notes per global bar
+    starts: np.ndarray  # index of the first melody note of each piece that has one
 
 
 def _skyline(b: NoteBatch, piece, onset, pitch, end, spq: int) -> np.ndarray:
@@ -199,17 +201,23 @@ def _skyline(b: NoteBatch, piece, onset, pitch, end, spq: int) -> np.ndarray:
     started earlier still sounds there (compared on the grid of ``spq`` steps per quarter, so a
     legato overlap shorter than half a step does not hide the next note).
     """
-    last = np.flatnonzero(np.r_[(piece[1:] != piece[:-1]) | (onset[1:] != onset[:-1]), True])
+    nxt = np.empty(piece.size, dtype=bool)
+    nxt[-1:] = True
+    np.not_equal(piece[1:], piece[:-1], out=nxt[:-1])
+    nxt[:-1] |= onset[1:] != onset[:-1]
+    last = np.flatnonzero(nxt)
     piece, pitch = piece[last], pitch[last]
     res = b.resolution[piece]
     s_on = np.rint(onset[last] * spq / res).astype(np.int64)
     # the longest of the notes starting at that onset decides how long the onset "sounds"
-    ends = np.maximum.reduceat(end, np.r_[0, last[:-1] + 1]) if last.size else end[:0]
+    ends = np.maximum.reduceat(end, np.concatenate(([0], last[:-1] + 1))) if last.size else end[:0]
     s_end = np.rint(ends * spq / res).astype(np.int64)
     big = int(max(s_end.max(initial=0), s_on.max(initial=0))) + 2
     off = piece * big
     reach = np.maximum.accumulate(s_end + off)
-    before = np.r_[np.iinfo(np.int64).min, reach[:-1]]
+    before = np.empty_like(reach)
+    before[:1] = np.iinfo(np.int64).min
+    before[1:] = reach[:-1]
     inside = np.flatnonzero(s_on + off < before)  # onsets while an earlier note still sounds
     if inside.size == 0:
         return last
@@ -222,7 +230,7 @@ def _skyline(b: NoteBatch, piece, onset, pitch, end, spq: int) -> np.ndarray:
     code = off[src] + step
     order = np.lexsort((pitch[src], code))
     code, top = code[order], pitch[src][order]
-    keep = np.r_[code[1:] != code[:-1], True]
+    keep = np.append(code[1:] != code[:-1], True)
     code, top = code[keep], top[keep]
     q = off[inside] + s_on[inside]
     pos = np.clip(np.searchsorted(code, q), 0, max(code.size - 1, 0))
@@ -232,10 +240,16 @@ def _skyline(b: NoteBatch, piece, onset, pitch, end, spq: int) -> np.ndarray:
     return last[~hidden]
 
 
+def _per_note_of(piece: np.ndarray, values: np.ndarray):
+    """``values[piece]``, or the one value when all pieces share it (a scalar)."""
+    if values.size and (values == values[0]).all():
+        return values[0]
+    return values[piece]
+
+
 def _melody(b: NoteBatch, prm: ThemeParams) -> _Melody:
     """Skyline (or all) pitched notes, sorted by piece and onset, placed on the bar grid."""
-    m = b.pitched()
-    piece, onset, pitch, end = b.piece[m], b.onset[m], b.pitch[m], b.end[m]
+    piece, onset, end, pitch = _pitched_notes(b)
     if onset.size:
         # readers sort each piece by (onset, track, pitch): one track is already in (onset, pitch) order
         same = (piece[1:] == piece[:-1]) & (onset[1:] == onset[:-1])
@@ -247,86 +261,176 @@ def _melody(b: NoteBatch, prm: ThemeParams) -> _Melody:
             top = _skyline(b, piece, onset, pitch, end, prm.steps_per_quarter)
             piece, onset, pitch = piece[top], onset[top], pitch[top]
     spq, tol = prm.steps_per_quarter, prm.delta_steps
-    res = b.resolution[piece]
+    res = _per_note_of(piece, b.resolution)
     step = np.rint(onset * spq / res)
-    spb = (b.bar_ticks * spq / b.resolution)[piece]  # steps per bar (float for odd meters)
+    spb = _per_note_of(piece, b.bar_ticks * spq / b.resolution)  # steps per bar (float for odd meters)
     # a note up to ``delta_steps`` before a barline (an early downbeat) belongs to the next bar
     bar = np.floor((step + tol) / spb + 1e-9).astype(np.int64)
     slot = np.rint(step - bar * spb).astype(np.int64) + tol
     n_bars = np.zeros(b.n_pieces, dtype=np.int64)
+    starts = np.flatnonzero(_changes(piece))
     if bar.size:
-        starts = np.flatnonzero(np.r_[True, piece[1:] != piece[:-1]])
         n_bars[piece[starts]] = np.maximum.reduceat(bar, starts) + 1
-    bar_off = np.concatenate([[0], np.cumsum(n_bars)])
+    bar_off = np.zeros(b.n_pieces + 1, dtype=np.int64)
+    np.cumsum(n_bars, out=bar_off[1:])
     bar_notes = np.bincount(bar_off[piece] + bar, minlength=int(bar_off[-1]))
-    return _Melody(piece, onset, pitch, bar, slot, n_bars, bar_off, bar_notes)
+    return _Melody(piece, onset, pitch, bar, slot, n_bars, bar_off, bar_notes, starts)
 
 
 def _similar_bars(mel: _Melody, prm: ThemeParams) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """All (piece, i, d, t): bars i and i + d (d > 0) of a piece are similar under transposition t.
 
-    Counting is a sparse matrix product (scipy, compiled): notes become features (piece, slot, pitch);
-    the earlier-side notes are widened by ``delta_steps`` slots either way; one product per
-    transposition 0..max_transposition gives, for every ordered pair of bars, the number of note pairs
-    that match (both triangles give +t and -t).
+    Counting is one sparse matrix product (compiled, scipy's CSR kernels): notes become features
+    (piece, slot, pitch); the earlier-side notes are widened by ``delta_steps`` slots either way; the
+    later side holds every bar once per transposition 0..max_transposition, so the product gives, for
+    every ordered pair of bars, the number of note pairs that match (both triangles give +t and -t).
     """
-    import scipy.sparse as sp
-
     z = np.zeros(0, dtype=np.int64)
     M = mel.piece.size
     if M == 0:
         return z, z, z, z
     tol, tmax = prm.delta_steps, prm.max_transposition
-    gbar = mel.bar_off[mel.piece] + mel.bar
+    n_t = tmax + 1
+    w = 2 * tol + 1
     nb = int(mel.bar_off[-1])
     # features (piece, slot, pitch) in one block per piece, sized to that piece's slots and pitches
-    starts = np.flatnonzero(np.r_[True, mel.piece[1:] != mel.piece[:-1]])
-    owner = mel.piece[starts]
-    P = int(mel.n_bars.size)
-    minp = np.zeros(P, dtype=np.int64)
-    minp[owner] = np.minimum.reduceat(mel.pitch, starts)
-    span_p = np.zeros(P, dtype=np.int64)
-    span_p[owner] = np.maximum.reduceat(mel.pitch, starts) - minp[owner] + tmax + 1
-    slots_p = np.zeros(P, dtype=np.int64)
-    slots_p[owner] = np.maximum.reduceat(mel.slot, starts) + 2 * tol + 1
-    foff = np.concatenate([[0], np.cumsum(slots_p * span_p)])
-    PR = span_p[mel.piece]
-    feat = foff[mel.piece] + (mel.slot + tol) * PR + (mel.pitch - minp[mel.piece])
-    F = int(foff[-1])
+    # (padded by max_transposition pitches, so a transposed note never leaves its piece's block)
+    starts = mel.starts
+    lens = np.diff(np.append(starts, M))
+    pmin = np.minimum.reduceat(mel.pitch, starts)
+    span = np.maximum.reduceat(mel.pitch, starts) - pmin + n_t
+    size = (np.maximum.reduceat(mel.slot, starts) + w) * span
+    base = np.cumsum(size) - size
+    F = int(base[-1] + size[-1])
+    PR = np.repeat(span, lens)
+    feat = np.repeat(base - pmin, lens) + (mel.slot + tol) * PR + mel.pitch
+    counts = mel.bar_notes
+    n_row = n_t * nb
+    # an entry (t, r) x q exists only for bars r and q of one piece
+    bound = n_t * int(np.dot(mel.n_bars, mel.n_bars))
+    it = np.int32 if max(F, M * n_t, M * w, n_row, bound) < 2**31 - 1 else np.int64  # index type
+    feat_i = feat.astype(it)
     # rows (t, bar) of the later side: the bar's notes moved up t semitones, t = 0..tmax, in one matrix
-    n_t = tmax + 1
-    counts = np.bincount(gbar, minlength=nb)
-    later_indptr = np.concatenate([[0], np.cumsum(np.tile(counts, n_t))]).astype(np.int32)
-    feat32 = feat.astype(np.int32)
-    later_idx = (feat32[None, :] + np.arange(n_t, dtype=np.int32)[:, None]).ravel()  # notes are in bar order
-    later = sp.csr_matrix((np.ones(later_idx.size, dtype=np.float32), later_idx, later_indptr), shape=(n_t * nb, F))
+    # (notes are in bar order)
+    a_p = _scratch("a_p", n_row + 1, it)
+    a_p[0] = 0
+    np.cumsum(np.tile(counts, n_t), out=a_p[1:], dtype=it)
+    a_j = _scratch("a_j", n_t * M, it)
+    np.add(feat_i[None, :], np.arange(n_t, dtype=it)[:, None], out=a_j.reshape(n_t, M))
     # the earlier side, widened by +-tol slots, each entry scaled by 1 / (notes in its bar): a product
     # entry is then matches / n_q, and sim >= theta needs it >= theta -- a cheap first filter
-    widen = (np.arange(-tol, tol + 1)[None, :] * PR[:, None]).astype(np.int32)
-    wide_f = (feat32[:, None] + widen).ravel()
-    inv = (1.0 / np.maximum(counts, 1)).astype(np.float32)
-    wide = sp.csr_matrix(
-        (np.repeat(inv, counts * widen.shape[1]), wide_f, np.concatenate([[0], np.cumsum(counts * widen.shape[1])]).astype(np.int32)),
-        shape=(nb, F),
-    )
-    wide_t = wide.T.tocsr()
-    bar_piece = np.repeat(np.arange(mel.n_bars.size), mel.n_bars)
-    nbn = mel.bar_notes
-    c = later @ wide_t  # c[t * nb + r, q]: share of bar q's notes met by bar r's notes moved up t semitones
-    cand = np.flatnonzero(c.data >= prm.theta - 1e-6)
-    row = np.searchsorted(c.indptr, cand, side="right") - 1
+    b_j = np.empty((M, w), dtype=it)
+    PR_i = PR.astype(it)
+    for k in range(w):  # (one column per slot offset: numpy broadcasts a short last axis slowly)
+        np.add(feat_i, (k - tol) * PR_i, out=b_j[:, k])
+    b_j = b_j.ravel()
+    b_x = np.repeat((1.0 / np.maximum(counts, 1)).astype(np.float32), counts * w)
+    b_p = np.zeros(nb + 1, dtype=it)
+    np.cumsum(counts * w, out=b_p[1:], dtype=it)
+    c_p, c_j, c_x = _product_by_transpose(n_row, nb, F, a_p, a_j, _ones32(a_j.size), b_p, b_j, b_x, bound)
+    # c[t * nb + r, q]: share of bar q's notes met by bar r's notes moved up t semitones
+    cand = np.flatnonzero(c_x >= prm.theta - 1e-6)
+    row = np.searchsorted(c_p, cand, side="right") - 1
     t_of, r = np.divmod(row, nb)
-    q = c.indices[cand]
-    nr, nq = nbn[r], nbn[q]
-    matches = np.rint(c.data[cand] * nq)
+    q = c_j[cand].astype(np.int64)
+    nr, nq = counts[r], counts[q]
+    matches = np.rint(c_x[cand] * nq)
     ok = np.minimum(matches, np.minimum(nr, nq)) >= prm.theta * np.maximum(nr, nq) - 1e-9
     ok &= np.where(t_of == 0, r < q, r != q)
     r, q, t_of = r[ok], q[ok], t_of[ok]
     fwd = r < q
     gi, gj = np.where(fwd, r, q), np.where(fwd, q, r)
     tt = np.where(fwd, t_of, -t_of)
-    piece = bar_piece[gi]
+    piece = np.repeat(np.arange(mel.n_bars.size), mel.n_bars)[gi]
     return piece, gi - mel.bar_off[piece], gj - gi, tt.astype(np.int64)
+
+
+_local = threading.local()
+
+#: Largest product (entries) computed with outputs sized by the cheap bound (see _product_by_transpose).
+_DIRECT_MAX = 1 << 23
+
+
+def _kernels():
+    """scipy's compiled CSR kernels (csr_matmat, csr_tocsc), or None where this scipy lacks them."""
+    k = getattr(_local, "kernels", False)
+    if k is False:
+        try:
+            from scipy.sparse._sparsetools import csr_matmat, csr_tocsc
+
+            k = (csr_matmat, csr_tocsc)
+        except ImportError:  # pragma: no cover - a scipy that moved them
+            k = None
+        _local.kernels = k
+    return k
+
+
+#: Largest scratch buffer (bytes) kept between calls (see _scratch).
+_SCRATCH_KEEP = 1 << 24
+
+
+def _scratch(name: str, n: int, dtype) -> np.ndarray:
+    """An uninitialised array of ``n`` elements: a view of a per-thread buffer kept between calls.
+
+    Reusing the memory spares the page faults of fresh multi-megabyte arrays in the similarity
+    product. The view is only valid until the next call with the same ``name`` in this thread, so
+    callers keep nothing that points into it.
+    """
+    bufs = getattr(_local, "scratch", None)
+    if bufs is None:
+        bufs = _local.scratch = {}
+    buf = bufs.get(name)
+    dtype = np.dtype(dtype)
+    if buf is None or buf.dtype != dtype or buf.size < n:
+        buf = np.empty(max(n, 1 << 12), dtype=dtype)
+        if buf.nbytes <= _SCRATCH_KEEP:
+            bufs[name] = buf
+    return buf[:n]
+
+
+def _ones32(n: int) -> np.ndarray:
+    """A read-only float32 array of ``n`` ones (a per-thread cached buffer, grown on demand)."""
+    buf = getattr(_local, "ones", None)
+    if buf is None or buf.size < n:
+        buf = np.ones(max(n, 1 << 16), dtype=np.float32)
+        buf.flags.writeable = False
+        _local.ones = buf
+    return buf[:n]
+
+
+def _product_by_transpose(n_row, n_col, n_inner, a_p, a_j, a_x, b_p, b_j, b_x, bound):
+    """CSR product A @ B.T for A (n_row, n_inner) and B (n_col, n_inner), as (indptr, indices, data).
+
+    The result may live in scratch memory (see :func:`_scratch`): use it before the next call.
+
+    Uses scipy's compiled CSR kernels. ``bound`` is an upper bound of the product's entries: when it
+    is moderate, the kernels are called directly with outputs of that size, which skips scipy's
+    separate counting pass (about 40 % of the product's time); otherwise, or when those kernels
+    are not available, the public ``@`` does it.
+    """
+    kernels = _kernels()
+    if kernels is not None and bound <= _DIRECT_MAX:
+        _csr_matmat, _csr_tocsc = kernels
+        try:
+            it = a_p.dtype  # index type (int32, or int64 for huge batches)
+            bt_p = _scratch("bt_p", n_inner + 1, it)
+            bt_j = _scratch("bt_j", b_j.size, it)
+            bt_x = _scratch("bt_x", b_j.size, b_x.dtype)
+            _csr_tocsc(n_col, n_inner, b_p, b_j, b_x, bt_p, bt_j, bt_x)
+            c_p = _scratch("c_p", n_row + 1, it)
+            c_j = _scratch("c_j", bound, it)
+            c_x = _scratch("c_x", bound, np.float32)
+            _csr_matmat(n_row, n_col, a_p, a_j, a_x, bt_p, bt_j, bt_x, c_p, c_j, c_x)
+            nnz = int(c_p[-1])
+            return c_p, c_j[:nnz], c_x[:nnz]
+        except (TypeError, ValueError):  # pragma: no cover - a scipy without these kernels' signatures
+            pass
+    import scipy.sparse as sp
+
+    a = sp.csr_matrix((a_x, a_j, a_p), shape=(n_row, n_inner))
+    bt = sp.csr_matrix((b_x, b_j, b_p), shape=(n_col, n_inner)).T.tocsr()
+    c = a @ bt
+    return c.indptr, c.indices, c.data
 
 
 # ---------------------------------------------------------------------------------------- selection
@@ -347,91 +451,159 @@ class _Picks:
     section_length: np.ndarray
 
 
-def _runs(v, s, d, t):
-    """Run length R of consecutive similar bar pairs starting at each entry, along its (v, d, t)."""
-    order = np.lexsort((s, t, d, v))
-    v, s, d, t = v[order], s[order], d[order], t[order]
-    n = v.size
-    brk = np.r_[True, (v[1:] != v[:-1]) | (d[1:] != d[:-1]) | (t[1:] != t[:-1]) | (s[1:] != s[:-1] + 1)]
-    rid = np.cumsum(brk) - 1
-    starts = np.flatnonzero(brk)
-    last_s = s[np.r_[starts[1:] - 1, n - 1]]
-    return v, s, d, t, last_s[rid] - s + 1
+_KEY_BITS = 62
 
 
-def _best_per_vsd(v, s, d, t, R):
-    """Keep, per (v, s, d), the transposition with the longest run (ties: smallest |t|, then t)."""
-    order = np.lexsort((t, np.abs(t), -R, d, s, v))
-    v, s, d, t, R = v[order], s[order], d[order], t[order], R[order]
-    first = np.r_[True, (v[1:] != v[:-1]) | (s[1:] != s[:-1]) | (d[1:] != d[:-1])]
-    return v[first], s[first], d[first], t[first], R[first]
+def _pack(fields: Sequence[tuple[np.ndarray, int]]) -> tuple[np.ndarray | None, list[int]]:
+    """One int64 key per row that sorts like the tuple of ``fields`` (most significant first).
+
+    Each field is (non-negative int64 values, an upper bound of them); a field gets the bits of
+    ``bound + 1``, so adding 1 to the last field never carries into the one before. Returns
+    (key, bit widths); the key is None when the fields need more than 62 bits.
+    """
+    widths = [int(hi + 1).bit_length() for _, hi in fields]
+    if sum(widths) > _KEY_BITS:
+        return None, widths
+    key = fields[0][0]
+    for (x, _), wd in zip(fields[1:], widths[1:]):
+        key = (key << wd) | x
+    return key, widths
 
 
-def _select(view_piece, view_bars, mel: _Melody, ent, prm: ThemeParams) -> _Picks:
-    """Greedy COSIATEC-like selection in every view at once (see the module docstring, steps 4-7)."""
+def _ramp(lens: np.ndarray) -> np.ndarray:
+    """0, 1, .., lens[0]-1, 0, 1, .., lens[1]-1, ... (position within each run)."""
+    total = int(lens.sum())
+    return np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
+
+
+def _select(view_piece, view_bars, mel: _Melody, ent, prm: ThemeParams, details: bool = True) -> _Picks:
+    """Greedy COSIATEC-like selection in every view at once (see the module docstring, steps 4-7).
+
+    ``ent`` = (view, start bar s, offset d, transposition t) of every similar bar pair (distinct
+    rows). With ``details`` false the occurrence lists (needed only by :func:`find_themes`) are left
+    empty.
+    """
     V = view_piece.size
-    vb_off = np.concatenate([[0], np.cumsum(view_bars)])
+    vb_off = np.zeros(V + 1, dtype=np.int64)
+    np.cumsum(view_bars, out=vb_off[1:])
     covered = np.zeros(int(vb_off[-1]), dtype=bool)
-    ncs = np.concatenate([[0], np.cumsum(mel.bar_notes)])
+    ncs = np.zeros(mel.bar_notes.size + 1, dtype=np.int64)
+    np.cumsum(mel.bar_notes, out=ncs[1:])
     gbase = mel.bar_off[view_piece]  # global bar of each view's bar 0
     ev, es, ed, et = ent
+    z = np.zeros(0, dtype=np.int64)
     picks_v, picks_s, picks_L = [], [], []
     occ_p, occ_d, occ_t = [], [], []
     n_picks = 0
     orig = None
     active = np.ones(V, dtype=bool)
-    while ev.size:
-        alive = ~(covered[vb_off[ev] + es] | covered[vb_off[ev] + es + ed]) & active[ev]
-        ev, es, ed, et = ev[alive], es[alive], ed[alive], et[alive]
-        if not ev.size:
+    maxb = int(view_bars.max()) if V else 0
+    W = maxb + 1
+    T = int(np.abs(et).max()) if et.size else 0
+    tkey = np.abs(et) * 2 + (et > 0)  # |t| ascending, then -t before +t
+    # sort keys: k1 orders rows by (v, d, t, s), so that a run along (v, d, t) is consecutive rows
+    # with keys one apart; k2 (with the run length added each round) by (v, s, d, longest run, tkey)
+    k1, _ = _pack([(ev, V), (ed, maxb), (et + T, 2 * T), (es, maxb)])
+    k2s, wd2 = _pack([(ev, V), (es, maxb), (ed, maxb), (np.zeros_like(ev), maxb), (tkey, 2 * T + 1)])
+    order = np.lexsort((es, et, ed, ev)) if k1 is None else np.argsort(k1, kind="stable")
+    gs = vb_off[ev] + es  # the rows' two bars in the views' bar numbering
+    # one row per field, filtered together: v, s, d, t, first bar, second bar, (v, s, d) code, k2s, k1
+    E = np.stack([ev, es, ed, et, gs, gs + ed, (ev * W + es) * W + ed, ev if k2s is None else k2s, ev if k1 is None else k1])
+    E = E[:, order]
+    first_round = True
+    while True:
+        if not first_round:
+            alive = covered[E[4]]
+            alive |= covered[E[5]]
+            np.logical_not(alive, out=alive)
+            alive &= active[E[0]]
+            E = E[:, alive]
+        first_round = False
+        n = E.shape[1]
+        if not n:
             break
-        v, s, d, t, R = _best_per_vsd(*_runs(ev, es, ed, et))
+        ev, es, ed, et = E[0], E[1], E[2], E[3]
+        # run length R along (v, d, t) from each row: bars s+k ~ s+d+k under t for k < R
+        brk = np.empty(n, dtype=bool)
+        brk[-1] = True
+        if k1 is not None:
+            np.not_equal(E[8, 1:], E[8, :-1] + 1, out=brk[:-1])
+        else:
+            brk[:-1] = (ev[1:] != ev[:-1]) | (ed[1:] != ed[:-1]) | (et[1:] != et[:-1]) | (es[1:] != es[:-1] + 1)
+        ends = np.flatnonzero(brk)
+        lens = np.empty_like(ends)
+        lens[0] = ends[0] + 1
+        np.subtract(ends[1:], ends[:-1], out=lens[1:])
+        R = np.repeat(ends + 1, lens) - np.arange(n)
+        # per (v, s, d) the transposition with the longest run (ties: smallest |t|, then t), by (v, s, d)
+        if k2s is not None:
+            o2 = np.argsort(E[7] | ((maxb - R) << wd2[4]), kind="stable")
+        else:
+            o2 = np.lexsort((et, np.abs(et), -R, ed, es, ev))
+        keep = o2[_changes(E[6][o2])]
+        B = E[:5, keep]
+        v, s, d, t, gsb = B
+        R = R[keep]
         if orig is None:
             orig = (v, s, d, t, R)
         L = np.minimum(R, d)
+        m = v.size
         # candidate c x recurrence o, both rows of the same (v, s) group (rows sorted by v, s, d)
-        gstart = np.flatnonzero(np.r_[True, (v[1:] != v[:-1]) | (s[1:] != s[:-1])])
-        gsize = np.diff(np.r_[gstart, v.size])
-        gid = np.repeat(np.arange(gstart.size), gsize)
-        rep = gsize[gid]
-        c = np.repeat(np.arange(v.size), rep)
-        o = gstart[gid][c] + (np.arange(c.size) - np.repeat(np.cumsum(rep) - rep, rep))
-        ok = L[o] >= L[c]
-        c, o = c[ok], o[ok]
+        gstart = np.flatnonzero(_changes(v * W + s))
+        gsize = np.empty_like(gstart)
+        gsize[-1] = m - gstart[-1]
+        np.subtract(gstart[1:], gstart[:-1], out=gsize[:-1])
+        rep = np.repeat(gsize, gsize)
+        c = np.repeat(np.arange(m), rep)
+        o = np.repeat(np.repeat(gstart, gsize) - (np.cumsum(rep) - rep), rep) + np.arange(c.size)
+        Lc = L[c]
+        ok = L[o] >= Lc
+        c, o, Lc = c[ok], o[ok], Lc[ok]
         # thin overlapping recurrences (left to right, against the previous candidate)
-        prev_d = np.r_[-(10**9), d[o][:-1]]
-        first = np.r_[True, c[1:] != c[:-1]]
-        keep = first | (d[o] - prev_d >= L[c])
-        c, o = c[keep], o[keep]
-        g0 = gbase[v[o]] + s[o] + d[o]
-        occ_notes = ncs[g0 + L[c]] - ncs[g0]
-        gain = np.bincount(c, weights=occ_notes - 1, minlength=v.size)
-        p0 = gbase[v] + s
+        do = d[o]
+        prev_d = np.empty_like(do)
+        prev_d[:1] = -(10**9)
+        prev_d[1:] = do[:-1]
+        keep = _changes(c)
+        keep |= do - prev_d >= Lc
+        c, o, do, Lc = c[keep], o[keep], do[keep], Lc[keep]
+        p0 = gbase[v] + s  # global bar of each row's prototype (the same for c and o)
+        g0 = p0[c] + do
+        gain = np.bincount(c, weights=ncs[g0 + Lc] - ncs[g0] - 1, minlength=m)
         proto = ncs[p0 + L] - ncs[p0]
-        valid = (proto >= prm.min_notes) & (gain >= prm.min_gain) & (gain > 0)
-        if not valid.any():
+        cand = np.flatnonzero((proto >= prm.min_notes) & (gain >= prm.min_gain) & (gain > 0))
+        if not cand.size:
             break
-        cand = np.flatnonzero(valid)
-        order = np.lexsort((s[cand], -L[cand], -gain[cand], v[cand]))
-        cand = cand[order]
-        best = cand[np.r_[True, v[cand][1:] != v[cand][:-1]]]
+        # per view: the largest gain, then the longest, then the earliest (then the nearest recurrence)
+        vc, sc, dc, Lk, gk = v[cand], s[cand], d[cand], L[cand], gain[cand].astype(np.int64)
+        gmax = int(gk.max())
+        k3, _ = _pack([(vc, V), (gmax - gk, gmax), (maxb - Lk, maxb), (sc, maxb), (dc, maxb)])
+        o3 = np.lexsort((dc, sc, -Lk, -gk, vc)) if k3 is None else np.argsort(k3, kind="stable")
+        cand = cand[o3]
+        best = cand[_changes(vc[o3])]
+        vbest = v[best]
         active[:] = False
-        active[v[best]] = True
+        active[vbest] = True
         # record picks and cover their bars
-        pid = n_picks + np.arange(best.size)
-        n_picks += best.size
-        picks_v.append(v[best]); picks_s.append(s[best]); picks_L.append(L[best])
-        sel = np.isin(c, best)
+        picks_v.append(vbest)
+        picks_s.append(s[best])
+        picks_L.append(L[best])
+        is_best = np.zeros(m, dtype=bool)
+        is_best[best] = True
+        sel = is_best[c]
         cc, oo = c[sel], o[sel]
-        map_ = np.full(v.size, -1, dtype=np.int64)
-        map_[best] = pid
-        occ_p.append(np.r_[pid, map_[cc]]); occ_d.append(np.r_[np.zeros(best.size, np.int64), d[oo]])
-        occ_t.append(np.r_[np.zeros(best.size, np.int64), t[oo]])
-        starts = np.r_[vb_off[v[best]] + s[best], vb_off[v[cc]] + s[cc] + d[oo]]
-        lens = np.r_[L[best], L[cc]]
-        idx = np.repeat(starts, lens) + (np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens))
-        covered[idx] = True
-    cat = lambda xs: np.concatenate(xs) if xs else np.zeros(0, dtype=np.int64)  # noqa: E731
+        if details:
+            pid = n_picks + np.arange(best.size)
+            map_ = np.full(m, -1, dtype=np.int64)
+            map_[best] = pid
+            occ_p.append(np.concatenate((pid, map_[cc])))
+            occ_d.append(np.concatenate((np.zeros(best.size, np.int64), do[sel])))
+            occ_t.append(np.concatenate((np.zeros(best.size, np.int64), t[oo])))
+        n_picks += best.size
+        cstart = np.concatenate((gsb[best], gsb[cc] + do[sel]))
+        lens = np.concatenate((L[best], Lc[sel]))
+        covered[np.repeat(cstart - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))] = True
+    cat = lambda xs: np.concatenate(xs) if xs else z  # noqa: E731
     pv, ps, pL = cat(picks_v), cat(picks_s), cat(picks_L)
     merged = np.full(pv.size, -1, dtype=np.int64)
     merged_t = np.zeros(pv.size, dtype=np.int64)
@@ -439,15 +611,14 @@ def _select(view_piece, view_bars, mel: _Melody, ent, prm: ThemeParams) -> _Pick
         # pairs of picks in one view with the same length: is the later prototype a recurrence of the earlier?
         order = np.lexsort((ps, pv))
         gv = pv[order]
-        gstart = np.flatnonzero(np.r_[True, gv[1:] != gv[:-1]])
-        gsize = np.diff(np.r_[gstart, gv.size])
-        gid = np.repeat(np.arange(gstart.size), gsize)
-        rep = gsize[gid]
+        gstart = np.flatnonzero(_changes(gv))
+        gsize = np.diff(np.append(gstart, gv.size))
+        rep = np.repeat(gsize, gsize)
         a_pos = np.repeat(np.arange(gv.size), rep)
-        b_pos = gstart[gid][a_pos] + (np.arange(a_pos.size) - np.repeat(np.cumsum(rep) - rep, rep))
+        b_pos = np.repeat(np.repeat(gstart, gsize), rep) + _ramp(rep)
         a_idx, b_idx = order[a_pos], order[b_pos]
-        m = (ps[a_idx] < ps[b_idx]) & (pL[a_idx] == pL[b_idx])
-        a_idx, b_idx = a_idx[m], b_idx[m]
+        mm = (ps[a_idx] < ps[b_idx]) & (pL[a_idx] == pL[b_idx])
+        a_idx, b_idx = a_idx[mm], b_idx[mm]
         if a_idx.size:
             ov, os_, od, ot, oR = orig
             span = int(max(vb_off[-1], 1)) + 1
@@ -455,42 +626,42 @@ def _select(view_piece, view_bars, mel: _Melody, ent, prm: ThemeParams) -> _Pick
             qk = (pv[a_idx] * span + ps[a_idx]) * span + (ps[b_idx] - ps[a_idx])
             pos = np.clip(np.searchsorted(okeys, qk), 0, okeys.size - 1)
             hit = (okeys[pos] == qk) & (oR[pos] >= pL[a_idx])
-            for a, bb, tt in zip(a_idx[hit], b_idx[hit], ot[pos][hit]):
+            for a, bb, tt in zip(a_idx[hit].tolist(), b_idx[hit].tolist(), ot[pos][hit].tolist()):
                 if merged[bb] < 0:
                     root = merged[a] if merged[a] >= 0 else a
                     merged[bb] = root
-                    merged_t[bb] = int(tt) + (merged_t[a] if merged[a] >= 0 else 0)
+                    merged_t[bb] = tt + (merged_t[a] if merged[a] >= 0 else 0)
     # contrasting sections: maximal uncovered runs in views that have a theme
-    has = np.zeros(V, dtype=bool)
-    has[pv] = True
-    vid = np.repeat(np.arange(V), view_bars)
-    bar_local = np.arange(covered.size) - vb_off[vid]
-    free = ~covered & has[vid]
-    brk = np.r_[True, (vid[1:] != vid[:-1]) | (free[1:] != free[:-1])] if covered.size else np.zeros(0, bool)
-    rs = np.flatnonzero(brk)
-    rl = np.diff(np.r_[rs, covered.size])
-    is_free = free[rs] if rs.size else np.zeros(0, bool)
-    g0 = gbase[vid[rs]] + bar_local[rs] if rs.size else np.zeros(0, np.int64)
-    notes = ncs[g0 + rl] - ncs[g0] if rs.size else np.zeros(0, np.int64)
-    sec = is_free & (rl >= prm.min_section_bars) & (notes >= prm.min_notes)
-    return _Picks(
-        pv, ps, pL, cat(occ_p), cat(occ_d), cat(occ_t), merged, merged_t,
-        vid[rs][sec] if rs.size else np.zeros(0, np.int64),
-        bar_local[rs][sec] if rs.size else np.zeros(0, np.int64),
-        rl[sec] if rs.size else np.zeros(0, np.int64),
-    )
+    if covered.size:
+        has = np.zeros(V, dtype=bool)
+        has[pv] = True
+        vid = np.repeat(np.arange(V), view_bars)
+        bar_local = np.arange(covered.size) - vb_off[vid]
+        free = ~covered & has[vid]
+        brk = _changes(vid)
+        brk[1:] |= free[1:] != free[:-1]
+        rs = np.flatnonzero(brk)
+        rl = np.diff(np.append(rs, covered.size))
+        g0 = gbase[vid[rs]] + bar_local[rs]
+        notes = ncs[g0 + rl] - ncs[g0]
+        sec = free[rs] & (rl >= prm.min_section_bars) & (notes >= prm.min_notes)
+        sv, ss, sl = vid[rs][sec], bar_local[rs][sec], rl[sec]
+    else:
+        sv = ss = sl = z
+    return _Picks(pv, ps, pL, cat(occ_p), cat(occ_d), cat(occ_t), merged, merged_t, sv, ss, sl)
 
 
-def _analyse(b: NoteBatch, windows: Sequence[int | None], prm: ThemeParams, skip_whole_length: bool = False):
+def _analyse(b: NoteBatch, windows: Sequence[int | None], prm: ThemeParams, skip_whole_length: bool = False, details: bool = True):
     """Run the finder on every piece of ``b`` for every window (None = whole piece).
 
     With ``skip_whole_length``, a window as long as the piece gets no view of its own (its result is
-    the whole piece's).
+    the whole piece's). ``details``: see :func:`_select`.
 
     Returns (melody, view_piece, view_window_index, view_bars, picks).
     """
     mel = _melody(b, prm)
     ep, ei, ed, et = _similar_bars(mel, prm)
+    last = ei + ed
     vp, vw, vb = [], [], []
     ev, es, edd, ett = [], [], [], []
     base = 0
@@ -503,15 +674,21 @@ def _analyse(b: NoteBatch, windows: Sequence[int | None], prm: ThemeParams, skip
             bars = np.full(pieces.size, w, dtype=np.int64)
         view_of = np.full(b.n_pieces, -1, dtype=np.int64)
         view_of[pieces] = base + np.arange(pieces.size)
-        m = view_of[ep] >= 0
+        vo = view_of[ep]
+        m = vo >= 0
         if w is not None:
-            m &= ei + ed < w
-        ev.append(view_of[ep[m]]); es.append(ei[m]); edd.append(ed[m]); ett.append(et[m])
-        vp.append(pieces); vw.append(np.full(pieces.size, wi)); vb.append(bars)
+            m &= last < w
+        ev.append(vo[m])
+        es.append(ei[m])
+        edd.append(ed[m])
+        ett.append(et[m])
+        vp.append(pieces)
+        vw.append(np.full(pieces.size, wi, dtype=np.int64))
+        vb.append(bars)
         base += pieces.size
     cat = np.concatenate
-    view_piece, view_win, view_bars = cat(vp).astype(np.int64), cat(vw).astype(np.int64), cat(vb).astype(np.int64)
-    picks = _select(view_piece, view_bars, mel, (cat(ev), cat(es), cat(edd), cat(ett)), prm)
+    view_piece, view_win, view_bars = cat(vp).astype(np.int64), cat(vw), cat(vb).astype(np.int64)
+    picks = _select(view_piece, view_bars, mel, (cat(ev), cat(es), cat(edd), cat(ett)), prm, details)
     return mel, view_piece, view_win, view_bars, picks
 
 
@@ -535,7 +712,7 @@ def batch_theme_counts(
     prm = params or ThemeParams()
     windows = list(windows)
     reuse = None in windows
-    mel, view_piece, view_win, _, picks = _analyse(b, windows, prm, skip_whole_length=reuse)
+    mel, view_piece, view_win, _, picks = _analyse(b, windows, prm, skip_whole_length=reuse, details=False)
     counts = _counts_per_view(view_piece.size, picks)
     out: dict[int | None, np.ndarray] = {}
     for wi, w in enumerate(windows):
