@@ -12,4 +12,13 @@ from musicgen.piece import Key, Piece, Track
 
 __version__ = "0.1.0"
 
-__all__ = ["Key", "Piece", "Track", "__version__"]
+__all__ = ["Key", "Piece", "Track", "__version__", "generate"]
+
+
+def __getattr__(name: str):
+    # ``musicgen.generate(...)`` without importing torch at ``import musicgen``
+    if name == "generate":
+        from musicgen.generation import generate
+
+        return generate
+    raise AttributeError(f"module 'musicgen' has no attribute {name!r}")

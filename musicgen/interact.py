@@ -40,6 +40,8 @@ class Phrase:
     n_notes: int
     latency_ms: float
     r_f: float
+    estimate_ms: float = 0.0
+    generate_ms: float = 0.0
 
     def as_dict(self) -> dict:
         """JSON-ready form."""
@@ -97,7 +99,7 @@ class MidiPortPlayer:
 
             names = mido.get_output_names()
         except Exception as exc:  # ImportError, or the rtmidi backend missing
-            raise UsageError(f"--midi-port needs python-rtmidi (pip install python-rtmidi): {exc}") from None
+            raise UsageError(f"--midi-port needs python-rtmidi: pip install \"musicgen[midi]\" ({exc})") from None
         if name not in names:
             raise UsageError(f"no MIDI output port {name!r}; available: {', '.join(names) or 'none'}")
         self._port = mido.open_output(name)
@@ -193,20 +195,28 @@ def run_interact(
     session = Session()
     prev_latents = None
     next_due = None  # stream time at which the next phrase is due
+    stream = estimate_stream(source, follow=follow, realtime=realtime)
     try:
-        for est in estimate_stream(source, follow=follow, realtime=realtime):
+        t_asked = time.perf_counter()
+        for est in stream:
+            # the time inside the stream for this estimate: reading, window features, the estimator
+            estimate_ms = (time.perf_counter() - t_asked) * 1000.0
             session.timeline.append(est.as_dict())
             if on_estimate:
                 on_estimate(est)
             if next_due is not None and est.time < next_due:
+                t_asked = time.perf_counter()
                 continue
             t0 = time.perf_counter()
             k = len(session.phrases)
             res = generate(condition=est.condition, bars=phrase_bars, candidates=candidates, seed=seed + k, rules=rules, model=model, prev_latents=prev_latents)
-            latency = (time.perf_counter() - t0) * 1000.0
+            generate_ms = (time.perf_counter() - t0) * 1000.0
             prev_latents = res.piece.meta.get("latents")
             start = session.append(res.piece, phrase_bars)
-            phrase = Phrase(k, float(est.time), est.condition.label, est.condition.valence, est.condition.arousal, res.piece.tempo, start, len(res.piece), latency, res.report["r_f"])
+            phrase = Phrase(
+                k, float(est.time), est.condition.label, est.condition.valence, est.condition.arousal, res.piece.tempo, start,
+                len(res.piece), estimate_ms + generate_ms, res.report["r_f"], estimate_ms, generate_ms,
+            )
             session.phrases.append(phrase)
             session.timeline[-1]["phrase"] = k
             if output is not None:
@@ -218,9 +228,11 @@ def run_interact(
             next_due = est.time + phrase_bars * res.piece.bar_length * 60.0 / res.piece.tempo
             if max_phrases is not None and len(session.phrases) >= max_phrases:
                 break
+            t_asked = time.perf_counter()
     except KeyboardInterrupt:
         pass
     finally:
+        stream.close()
         if player is not None:
             player.close()
         if log is not None:

@@ -112,13 +112,14 @@ def change_mode(piece: Piece, target: str) -> Piece:
     """Move a piece to the parallel mode ``target`` ("major"/"minor"; "keep" returns a copy).
 
     Major -> minor lowers scale degrees 3, 6 and 7 of the estimated key by a semitone (natural minor);
-    minor -> major raises minor degrees 3, 6 and 7. Other notes are unchanged.
+    minor -> major raises minor degrees 3, 6 and 7. Other notes are unchanged. The result carries its
+    (estimated) key, also for "keep".
     """
     out = piece.copy()
-    if target == "keep" or not len(out):
+    if not len(out):
         return out
     key = estimate_key(out)
-    if key.mode == target:
+    if target == "keep" or key.mode == target:
         out.key = key
         return out
     pc = (out.notes["pitch"].astype(np.int64) - key.tonic) % 12
@@ -130,6 +131,18 @@ def change_mode(piece: Piece, target: str) -> Piece:
     return out
 
 
+def notate(notated: Grid | Piece, condition: EmotionCondition, table: dict[str, PerformanceParams] | None = None) -> Piece:
+    """The composition as it is written for ``condition``: the grid as a Piece, in the mode the emotion
+    asks for (see :func:`change_mode`), with its key and the emotion's tempo — before any performance
+    nuance (dynamics, articulation, timing). This is what rules and metrics judge and what MusicXML holds.
+    """
+    prm = params_for(condition, table)
+    piece = grid_to_piece(notated) if isinstance(notated, Grid) else notated.copy()
+    piece = change_mode(piece, prm.mode)
+    piece.tempos = np.array([[0.0, round(prm.tempo_qpm, 3)]])
+    return piece
+
+
 def render(
     notated: Grid | Piece,
     condition: EmotionCondition,
@@ -139,18 +152,18 @@ def render(
 ) -> Piece:
     """Render a notated grid (or Piece) as a performance for ``condition``.
 
-    Tempo, downbeat accents and a phrase arch (velocity rising to the middle of each ``phrase_bars``
-    phrase and falling back), articulation (sounding length = notated length x articulation, at least a
-    32nd note), seeded Gaussian onset jitter (ms) and the mode change all come from
-    :func:`params_for`. The same inputs and seed give the same Piece.
+    Starts from :func:`notate` (mode and tempo), then applies downbeat accents and a phrase arch
+    (velocity rising to the middle of each ``phrase_bars`` phrase and falling back), articulation
+    (sounding length = notated length x articulation, never shorter than a 32nd note unless the notated
+    note is) and seeded Gaussian onset jitter (ms), all from :func:`params_for`. The same inputs and
+    seed give the same Piece.
 
     Returns:
         a one-track violin :class:`Piece` at 480 ticks per quarter; ``meta["performance"]`` holds the
         parameters used.
     """
     prm = params_for(condition, table)
-    piece = grid_to_piece(notated) if isinstance(notated, Grid) else notated.copy()
-    piece = change_mode(piece, prm.mode)
+    piece = notate(notated, condition, table)
     res = piece.resolution
     n = piece.notes
     bar_ticks = int(round(piece.bar_length * res))
@@ -171,7 +184,6 @@ def render(
     n["onset"] = n["onset_tick"] / res
     n["duration"] = n["duration_tick"] / res
     piece.notes = n
-    piece.tempos = np.array([[0.0, round(prm.tempo_qpm, 3)]])
     piece.sort()
     piece.meta["performance"] = prm.__dict__.copy()
     return piece

@@ -100,3 +100,17 @@ def test_render_is_deterministic_per_seed():
     c = render(grid, from_label("fear"), seed=6)
     assert np.array_equal(a.notes, b.notes)
     assert not np.array_equal(a.notes["onset_tick"], c.notes["onset_tick"])  # fear has timing jitter
+
+
+def test_notate_keeps_rhythm_and_sets_mode_key_tempo():
+    from musicgen.perform import notate
+
+    grid, _ = piece_to_grid(_scale_piece(), GridSpec(steps_per_quarter=4, lowest_pitch=48, n_pitches=60))
+    t = load_performance()
+    n = notate(grid, from_label("sadness"))
+    assert n.key == Key(0, "minor") and n.tempo == t["sadness"].tempo_qpm
+    assert np.array_equal(n.notes["duration_tick"], np.full(len(C_MAJOR), 480))  # no articulation here
+    assert set(n.notes["velocity"].tolist()) == {80}
+    neutral = notate(grid, from_label("neutral"))
+    assert neutral.key == Key(0, "major")  # "keep" still names the key
+    assert np.array_equal(neutral.notes["pitch"], C_MAJOR)

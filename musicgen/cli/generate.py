@@ -1,1 +1,103 @@
-"""musicgen generate commands (registered on musicgen.cli.app.app)."""
+"""``musicgen generate``: a violin piece in an emotion, written as MIDI (and MusicXML), with a report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from musicgen.cli.app import app, console, err_console
+from musicgen.errors import UsageError
+
+
+def print_generation_report(report: dict, out: Path | None = None) -> None:
+    """Print a generation report as Rich tables (emotion, score, rules, metrics, spread over candidates)."""
+    t = Table(title=f"musicgen: {report['emotion']} piece" + (f" -> {out}" if out else ""), show_header=False)
+    t.add_column("what", style="bold")
+    t.add_column("value")
+    t.add_row("emotion", f"{report['emotion']}  (valence {report['valence']:+.2f}, arousal {report['arousal']:+.2f})")
+    t.add_row("length", f"{report['bars']} bars, {report['n_notes']} notes, {report['key'] or 'key ?'}, {report['tempo_bpm']:.0f} bpm")
+    t.add_row("chosen", f"candidate {report['best_candidate']} of {report['candidates']} (seed {report['seed']})")
+    t.add_row("score", f"{report['score']:.3f} = {report['beta_rules']:g}·R_F {report['candidate_r_f']:.3f} + {report['beta_disc']:g}·D {report['disc']:.3f}")
+    t.add_row("R_F (as written)", f"{report['r_f']:.3f}")
+    for name, v in report["rules"].items():
+        t.add_row(f"  {name}", f"{v:+.3f}")
+    t.add_row("pitch class entropy", "n/a" if report["pce"] is None else f"{report['pce']:.3f} bits")
+    t.add_row("themes", "n/a" if report["theme_count"] is None else str(report["theme_count"]))
+    sp = report["spread"]
+    t.add_row("candidates' score", f"mean {sp['score']['mean']:.3f} ± {sp['score']['std']:.3f} (min {sp['score']['min']:.3f}, max {sp['score']['max']:.3f})")
+    t.add_row("candidates' R_F", f"mean {sp['r_f']['mean']:.3f} ± {sp['r_f']['std']:.3f}; best-of-{report['candidates']} gain {report['r_f_gain_over_mean_candidate']:+.3f}")
+    console.print(t)
+
+
+@app.command("generate")
+def generate_cmd(
+    output: Path = typer.Option(..., "--output", "-o", help="MIDI file to write (.mid)."),
+    emotion: Optional[str] = typer.Option(None, "--emotion", "-e", help="neutral, happy, anger, sadness, fear, surprise, disgust or contempt (aliases like sad, angry, happiness work)."),
+    valence: Optional[float] = typer.Option(None, "--valence", min=-1.0, max=1.0, help="Instead of a label: valence in [-1, 1] (with --arousal)."),
+    arousal: Optional[float] = typer.Option(None, "--arousal", min=-1.0, max=1.0, help="Instead of a label: arousal in [-1, 1] (with --valence)."),
+    live: Optional[Path] = typer.Option(None, "--live", help="Instead of a label: condition on the latest estimate from a signal file (CSV / JSON lines, see `musicgen emotion estimate --help`)."),
+    bars: int = typer.Option(16, "--bars", "-b", help="Length in bars (1-64)."),
+    candidates: int = typer.Option(32, "--candidates", "-n", help="Candidates to sample; the best by β1·R_F + β2·D is kept."),
+    seed: int = typer.Option(0, "--seed", help="Random seed: the same arguments and seed write the same MIDI bytes."),
+    rules: str = typer.Option("violin", "--rules", help="Rule set name (see `musicgen rules list`) or a .toml path."),
+    beta_rules: Optional[float] = typer.Option(None, "--beta-rules", help="β1, weight of the rules' R_F (default: the rule file's)."),
+    beta_disc: Optional[float] = typer.Option(None, "--beta-disc", help="β2, weight of the discriminator (default: the rule file's)."),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Model checkpoint (default: the shipped model)."),
+    musicxml: Optional[Path] = typer.Option(None, "--musicxml", help="Also write the notated piece (no performance nuance) as MusicXML here."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the report as JSON here."),
+    performance: Optional[Path] = typer.Option(None, "--performance", help="Expressive-rendering parameters (default: the shipped performance.toml)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
+) -> None:
+    """Generate a violin piece in an emotion and write it as MIDI, with a report.
+
+    Examples:
+
+      musicgen generate --emotion happy -o happy.mid
+
+      musicgen generate --emotion sad --bars 32 --candidates 64 --seed 7 -o sad.mid --musicxml sad.musicxml --json sad.json
+
+      musicgen generate --valence -0.5 --arousal 0.8 -o tense.mid
+
+      musicgen generate --live session.csv -o now.mid
+    """
+    from musicgen._files import atomic_write_text, check_writable
+    from musicgen.generation import generate
+    from musicgen.io import write_midi, write_musicxml
+
+    if output.suffix.lower() not in (".mid", ".midi"):
+        raise UsageError(f"-o {output}: expected a .mid or .midi file name")
+    for p in [output, musicxml, json_out]:
+        if p is not None:
+            check_writable(p, force)
+    condition = None
+    if live is not None:
+        from musicgen.emotion.estimator import latest_estimate
+
+        est = latest_estimate(live)
+        condition = est.condition
+        err_console.print(f"live estimate at t={est.time:.1f} s from {', '.join(est.modalities) or 'no modality'}: {condition.label}")
+    with err_console.status("sampling and scoring candidates..."):
+        res = generate(
+            emotion,
+            valence=valence,
+            arousal=arousal,
+            condition=condition,
+            bars=bars,
+            candidates=candidates,
+            seed=seed,
+            rules=rules,
+            beta_rules=beta_rules,
+            beta_disc=beta_disc,
+            checkpoint=str(checkpoint) if checkpoint else None,
+            performance=str(performance) if performance else None,
+        )
+    write_midi(res.piece, output, force=force)
+    if musicxml is not None:
+        write_musicxml(res.notation, musicxml, force=force)
+    if json_out is not None:
+        atomic_write_text(json_out, json.dumps(res.report, indent=2), force=force)
+    print_generation_report(res.report, output)
