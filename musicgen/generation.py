@@ -6,6 +6,7 @@ This is the main job of the toolkit; ``musicgen generate`` only parses arguments
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +41,20 @@ def resolve_condition(
     if valence is None or arousal is None:
         raise UsageError("--valence and --arousal go together")
     return from_valence_arousal(valence, arousal)
+
+
+@contextmanager
+def inference_threads(n: int):
+    """Run torch on ``n`` threads inside the block. Inference here is many small ops: on a busy 2-core
+    machine one thread was ~50x faster than two (45 ms against 2.6 s for 16 bars x 32 candidates)."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def _stats(x: np.ndarray) -> dict:
@@ -134,9 +149,10 @@ def generate(
     mdl = model if model is not None else load_model(checkpoint)
 
     conds = np.repeat(cond.vector()[None, :], int(candidates), axis=0)
-    sample = mdl.sample(conds, int(bars), seed=int(seed), prev_latents=prev_latents)
+    with inference_threads(1):
+        sample = mdl.sample(conds, int(bars), seed=int(seed), prev_latents=prev_latents)
+        disc = np.asarray(mdl.discriminator_score(sample, conds), dtype=float)
     grid_scores = ruleset.score_grids(sample.grids, mdl.spec)
-    disc = np.asarray(mdl.discriminator_score(sample, conds), dtype=float)
     r_f = np.asarray(grid_scores.r_f, dtype=float)
     score = b1 * r_f + b2 * disc
     best = int(np.argmax(score))  # ties: the lowest index
