@@ -40,7 +40,9 @@ def main() -> None:
     print(f"{len(session.phrases)} phrases of {args.phrase_bars} bars, {args.candidates} candidates each, over {args.seconds:.0f} s of SYNTHETIC signal")
     print(f"end-to-end phrase latency (new window -> phrase ready): median {np.median(lat):.1f} ms, p90 {np.percentile(lat, 90):.1f} ms, max {lat.max():.1f} ms")
     print(f"  of which window + estimate: median {np.median(est):.1f} ms; generate + render: median {np.median(gen):.1f} ms")
+    print("  per phrase (ms): " + " ".join(f"{x:.0f}" for x in lat))
     print("  labels per phrase: " + " ".join(p.label for p in session.phrases))
+    print(f"  without the first phrase (one-off warm-up): median {np.median(lat[1:]):.1f} ms, max {lat[1:].max():.1f} ms" if lat.size > 1 else "")
 
 
 if __name__ == "__main__":

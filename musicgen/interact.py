@@ -191,6 +191,11 @@ def run_interact(
         if p is not None:
             check_writable(p, force)
     model = load_model(checkpoint)
+    # warm up (first torch calls, rule and performance files) before the stream starts, so the first
+    # phrase is as quick as the rest
+    from musicgen.emotion.labels import from_label
+
+    generate(condition=from_label("neutral"), bars=phrase_bars, candidates=candidates, seed=seed, rules=rules, model=model)
     player = MidiPortPlayer(midi_port) if midi_port else None
     session = Session()
     prev_latents = None

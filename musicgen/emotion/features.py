@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Iterator, Mapping
 
 import numpy as np
 
@@ -454,10 +454,11 @@ class StreamingFeatures:
                 if a:
                     self._t[c], self._v[c] = ([t[a:]], [v[a:]]) if a < t.size else ([], [])
 
-    def push(self, chunk: Chunk) -> list[WindowFeatures]:
-        """Add a chunk; return the windows it completes (in time order)."""
+    def push(self, chunk: Chunk) -> Iterator[WindowFeatures]:
+        """Add a chunk; yield the windows it completes, in time order, each computed when it is asked for
+        (so a consumer sees every window as soon as it is ready). Consume the iterator before the next push."""
         if len(chunk) == 0:
-            return []
+            return iter(())
         for j, c in enumerate(CHANNELS):
             col = chunk.data[:, j]
             ok = np.isfinite(col)
@@ -470,14 +471,13 @@ class StreamingFeatures:
         self.clock = max(self.clock, float(chunk.time[-1]))
         return self._emit(self.clock)
 
-    def flush(self) -> list[WindowFeatures]:
+    def flush(self) -> Iterator[WindowFeatures]:
         """At the end of the stream: the last window if the data reach within half a hop of its end."""
         if self.t0 is None:
-            return []
+            return iter(())
         return self._emit(self.clock + 0.5 * self.config.hop_s, inclusive=True)
 
-    def _emit(self, limit: float, inclusive: bool = False) -> list[WindowFeatures]:
-        out: list[WindowFeatures] = []
+    def _emit(self, limit: float, inclusive: bool = False) -> Iterator[WindowFeatures]:
         cfg = self.config
         while self.next_end < limit or (inclusive and self.next_end <= limit):
             arrays = self._arrays()
@@ -497,13 +497,13 @@ class StreamingFeatures:
                 arrays, self.next_end, cfg, stream_start=self.t0, diagnostics=self.diag, where=self.where, seen=self.seen,
             )
             self.seen.update(c for c in arrays)
-            if wf.mask.any():
-                out.append(wf)
-            else:
-                self.diag.warn("window without signal", f"{self.where}: no usable modality in the window ending at {self.next_end:.2f} s")
+            end = self.next_end
             self.next_end += cfg.hop_s
             self._prune(self.next_end - max(cfg.length_s, cfg.rsp_length_s) - 1.0)
-        return out
+            if wf.mask.any():
+                yield wf
+            else:
+                self.diag.warn("window without signal", f"{self.where}: no usable modality in the window ending at {end:.2f} s")
 
 
 def features_for_signals(
