@@ -78,20 +78,7 @@ def score_jku(data: Path) -> None:
         print(f"{'mean':40s} {mode:8s} {'':3s} {'':3s} {m[0]:7.3f} {m[1]:10.3f} {m[2]:9.3f}")
 
 
-DIATONIC = np.array([0, 2, 4, 5, 7, 9, 11])
-
-
-def random_phrase(rng, bars: int, durations=(0.25, 0.5, 0.5, 1.0), bar_qn: float = 4.0):
-    """(onset qn, duration qn, pitch) rows of a random diatonic melody of ``bars`` bars."""
-    rows = []
-    for b in range(bars):
-        t = 0.0
-        while t < bar_qn - 1e-9:
-            d = min(float(rng.choice(durations)), bar_qn - t)
-            deg = int(rng.integers(0, 10))
-            rows.append((b * bar_qn + t, d, 60 + 12 * (deg // 7) + int(DIATONIC[deg % 7])))
-            t += d
-    return rows
+from musicgen.metrics.themes import random_diatonic_phrase as random_phrase  # noqa: E402
 
 
 def piece_from_sections(sections, bar_qn: float = 4.0) -> Piece:

@@ -22,20 +22,7 @@ from musicgen.metrics import (
 from musicgen.piece import Piece, Track
 
 RES = 480
-DIATONIC = np.array([0, 2, 4, 5, 7, 9, 11])
-
-
-def phrase(rng, bars=4, durations=(0.25, 0.5, 0.5, 1.0), bar_qn=4.0):
-    """(onset qn, duration qn, pitch) rows of a random diatonic melody."""
-    rows = []
-    for b in range(bars):
-        t = 0.0
-        while t < bar_qn - 1e-9:
-            d = min(float(rng.choice(durations)), bar_qn - t)
-            deg = int(rng.integers(0, 10))
-            rows.append((b * bar_qn + t, d, 60 + 12 * (deg // 7) + int(DIATONIC[deg % 7])))
-            t += d
-    return rows
+from musicgen.metrics.themes import random_diatonic_phrase as phrase  # noqa: E402
 
 
 def build(sections, bar_qn=4.0, meter=(4, 4), track=0, **kw) -> Piece:
