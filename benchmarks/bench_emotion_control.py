@@ -4,8 +4,9 @@
 
 For every piece: mode by music21's key analysis (Krumhansl-Schmuckler, an independent judge), tempo,
 note density (notes per second and notes per bar), mean velocity, register (mean pitch). The table is
-printed per emotion, for the written (rendered) piece and, to separate the generator's own share, for
-the notated candidate the generator chose (before rendering changes tempo, dynamics or mode).
+printed per emotion, for the written (rendered) piece and, to show how much comes from the generator and
+the candidate choice rather than from the rendering, for the chosen notated candidate before rendering
+changes its tempo, dynamics or mode.
 
 Shares on the intended side:
 * valence: negative-valence emotions (anger, sadness, fear, disgust, contempt) -> minor; positive
@@ -73,7 +74,7 @@ def main() -> None:
         return np.array([r[k] for r in rows if r["emotion"] == e], dtype=object)
 
     print(f"{args.per_emotion} pieces per emotion, {args.bars} bars, best of {args.candidates}, shipped model")
-    print(f"{'emotion':<9} {'val':>5} {'aro':>5} | {'minor':>5} {'tempo':>6} {'notes/s':>7} {'notes/bar':>9} {'vel':>5} {'pitch':>5} | generator alone: {'minor':>5} {'notes/bar':>9}")
+    print(f"{'emotion':<9} {'val':>5} {'aro':>5} | {'minor':>5} {'tempo':>6} {'notes/s':>7} {'notes/bar':>9} {'vel':>5} {'pitch':>5} | chosen candidate before rendering: {'minor':>5} {'notes/bar':>9}")
     for e in EMOTIONS:
         v, a = EMOTION_VA[e]
         print(
@@ -85,7 +86,7 @@ def main() -> None:
     pos = [e for e in EMOTIONS if EMOTION_VA[e][0] > 0.2]
     high = [e for e in EMOTIONS if EMOTION_VA[e][1] >= 0.4]
     low = [e for e in EMOTIONS if EMOTION_VA[e][1] <= 0.1]
-    for label, key in (("written piece", "mode"), ("generator alone", "gen_mode")):
+    for label, key in (("written piece", "mode"), ("chosen candidate before rendering", "gen_mode")):
         ok = [r[key] == "minor" for r in rows if r["emotion"] in neg] + [r[key] == "major" for r in rows if r["emotion"] in pos]
         print(f"valence on the intended side ({label}, mode): {np.mean(ok):.3f} of {len(ok)} pieces")
     hi_rows = [r for r in rows if r["emotion"] in high]
@@ -96,7 +97,7 @@ def main() -> None:
     print(f"arousal on the intended side (tempo and notes/s): {np.mean(ok):.3f} of {len(ok)} pieces")
     lo_g, hi_g = np.median([r["gen_npb"] for r in lo_rows]), np.median([r["gen_npb"] for r in hi_rows])
     okg = [r["gen_npb"] > lo_g for r in hi_rows] + [r["gen_npb"] < hi_g for r in lo_rows]
-    print(f"arousal, generator alone (notes per bar vs the other group's median): {np.mean(okg):.3f}; median notes/bar high {hi_g:.2f}, low {lo_g:.2f}")
+    print(f"arousal, chosen candidate before rendering (notes per bar vs the other group's median): {np.mean(okg):.3f}; median notes/bar high {hi_g:.2f}, low {lo_g:.2f}")
 
 
 if __name__ == "__main__":

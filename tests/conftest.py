@@ -10,6 +10,20 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """Tests never read or write the user's cache (a built corpus there must not change any result)."""
+    import os
+
+    old = os.environ.get("MUSICGEN_CACHE")
+    os.environ["MUSICGEN_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("MUSICGEN_CACHE", None)
+    else:
+        os.environ["MUSICGEN_CACHE"] = old
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """../shared/data beside the repo (skips the test when it is absent)."""
