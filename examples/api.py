@@ -1,7 +1,7 @@
 """The Python API in a few lines: generate, inspect, write, score."""
 
 import musicgen
-from musicgen.io import write_midi
+from musicgen.io import write_midi, write_musicxml
 from musicgen.metrics import pitch_class_entropy
 from musicgen.rules import RuleSet
 
@@ -13,9 +13,11 @@ print("PCE", pitch_class_entropy(piece))
 # the notes are numpy arrays: onset/duration in quarter notes, MIDI pitch, velocity
 print(piece.notes[["onset", "duration", "pitch", "velocity"]][:8])
 
-# score it with another rule set and see what a musician would fix
-scored = RuleSet.load("melody").score_piece(piece)
+# `piece` is the performance (staccato, timing jitter); `notation` is the piece as written
+result = musicgen.generate("sad", bars=8, candidates=32, seed=3)
+scored = RuleSet.load("melody").score_piece(result.notation)
 for v in scored.violations[:5]:
     print(v.message)
 
 write_midi(piece, "sad.mid", force=True)
+write_musicxml(result.notation, "sad.musicxml", force=True)
