@@ -8,7 +8,6 @@ estimate renders smoothly between the classes.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from musicgen.emotion.labels import EMOTIONS, EmotionCondition
+from musicgen._toml import tomllib
 from musicgen.errors import InputError
 from musicgen.grid import Grid, grid_to_piece
 from musicgen.piece import Key, Piece

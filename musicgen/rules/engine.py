@@ -32,15 +32,11 @@ import numpy as np
 
 from musicgen.errors import InputError, UsageError
 from musicgen.grid import GridSpec, piece_to_grid
+from musicgen._toml import tomllib
 from musicgen.piece import Key, Piece
 from musicgen.rules.context import GridContext
 from musicgen.rules.explain import Violation
 from musicgen.rules.kinds import RULE_KINDS, Outcome, Rule, RuleFieldError, aggregate
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 DEFAULT_RULES = "violin"
 _TOP_FIELDS = ("name", "description", "beta_rules", "beta_disc", "rule")
