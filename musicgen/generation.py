@@ -14,7 +14,7 @@ import numpy as np
 from musicgen.emotion.labels import EmotionCondition, from_label, from_valence_arousal
 from musicgen.errors import UsageError
 from musicgen.grid import Grid
-from musicgen.piece import Piece
+from musicgen.piece import Key, Piece
 
 MAX_BARS = 64
 MAX_CANDIDATES = 1024
@@ -102,6 +102,7 @@ def generate(
     model=None,
     performance: str | None = None,
     prev_latents: np.ndarray | None = None,
+    parallel_mode: bool = False,
 ) -> GenerationResult:
     """Generate a violin piece for an emotion.
 
@@ -119,6 +120,10 @@ def generate(
         model: an already loaded model (see :func:`musicgen.model.api.load_model`).
         performance: a performance TOML (default: the shipped ``performance.toml``).
         prev_latents: the previous phrase's latents, to continue it (``interact``).
+        parallel_mode: opt-in: move the written piece to the parallel mode that the emotion's row of
+            the performance table names (see :func:`musicgen.perform.change_mode`). Off by default: the
+            composition is the generator's, transposed to the chosen tonic, and the performance changes
+            only timing, dynamics and articulation.
 
     Returns:
         a :class:`GenerationResult`; its ``report`` holds emotion, valence, arousal, seed, candidates,
@@ -157,9 +162,13 @@ def generate(
     score = b1 * r_f + b2 * disc
     best = int(np.argmax(score))  # ties: the lowest index
 
-    notated = Grid(data=np.asarray(sample.grids[best]), spec=mdl.spec, tempo=120.0, velocity=80, meta={"title": f"musicgen {cond.label}"})
-    notation = notate(notated, cond, table)
-    piece = render(notated, cond, seed=int(seed), table=table)
+    tonic, minor = (int(x) for x in sample.keys[best])
+    notated = Grid(
+        data=np.asarray(sample.grids[best]), spec=mdl.spec, tempo=120.0, velocity=80,
+        key=Key(tonic, "minor" if minor else "major"), meta={"title": f"musicgen {cond.label}"},
+    )
+    notation = notate(notated, cond, table, parallel_mode=parallel_mode)
+    piece = render(notated, cond, seed=int(seed), table=table, parallel_mode=parallel_mode)
     piece.title = notation.title = f"musicgen: {cond.label} (seed {seed})"
     final = ruleset.score_piece(notation)
     pce = pitch_class_entropy(notation)
@@ -187,6 +196,7 @@ def generate(
         "mode": notation.key.mode if notation.key is not None else None,
         "key": str(notation.key) if notation.key is not None else None,
         "n_notes": int(len(piece)),
+        "parallel_mode": bool(parallel_mode),
         "performance": piece.meta.get("performance", {}),
         "spread": {"score": _stats(score), "r_f": _stats(r_f), "disc": _stats(disc)},
         "r_f_gain_over_mean_candidate": float(r_f[best] - r_f.mean()),

@@ -1,9 +1,13 @@
-"""Expressive rendering: play a notated grid the way an emotion asks (tempo, dynamics, articulation, mode).
+"""Expressive rendering: play a notated grid the way an emotion asks (tempo, dynamics, articulation).
 
 The parameters live in a TOML file (default: the shipped ``rules/performance.toml``, which documents
 each parameter and its sources in music-emotion research). For an :class:`~musicgen.emotion.EmotionCondition`
 every numeric parameter is the probability-weighted mean of the 8 classes' values, so a soft live
 estimate renders smoothly between the classes.
+
+Pitches are the composer's (the generator's): a performance never changes them. The table's ``mode``
+column is used only when the parallel-mode swap is asked for explicitly (``parallel_mode=True``,
+``musicgen generate --parallel-mode``), which rewrites scale degrees 3, 6 and 7 (see :func:`change_mode`).
 """
 
 from __future__ import annotations
@@ -100,7 +104,7 @@ def params_for(condition: EmotionCondition, table: dict[str, PerformanceParams] 
 
 def estimate_key(piece: Piece) -> Key:
     """The piece's key by Krumhansl–Schmuckler over duration-weighted pitch classes (C major if silent)."""
-    from musicgen.rules.chords import estimate_keys
+    from musicgen.analysis import estimate_keys
 
     n = piece.pitched_notes()
     hist = np.bincount(n["pitch"].astype(np.int64) % 12, weights=n["duration"], minlength=12)
@@ -131,16 +135,40 @@ def change_mode(piece: Piece, target: str) -> Piece:
     return out
 
 
-def notate(notated: Grid | Piece, condition: EmotionCondition, table: dict[str, PerformanceParams] | None = None) -> Piece:
-    """The composition as it is written for ``condition``: the grid as a Piece, in the mode the emotion
-    asks for (see :func:`change_mode`), with its key and the emotion's tempo — before any performance
-    nuance (dynamics, articulation, timing). This is what rules and metrics judge and what MusicXML holds.
+def notate(
+    notated: Grid | Piece,
+    condition: EmotionCondition,
+    table: dict[str, PerformanceParams] | None = None,
+    parallel_mode: bool = False,
+) -> Piece:
+    """The composition as it is written for ``condition``: the grid as a Piece with the emotion's tempo
+    and its key, before any performance nuance (dynamics, articulation, timing). This is what rules and
+    metrics judge and what MusicXML holds.
+
+    The pitches are the generator's own. Only with ``parallel_mode`` (an explicit opt-in) is the piece
+    moved to the parallel mode the emotion's row of the performance table asks for (see
+    :func:`change_mode`); otherwise the key is the grid's (or, when it has none, the estimated one).
     """
     prm = params_for(condition, table)
     piece = grid_to_piece(notated) if isinstance(notated, Grid) else notated.copy()
-    piece = change_mode(piece, prm.mode)
+    if parallel_mode:
+        piece = change_mode(piece, prm.mode)
+    elif piece.key is None and len(piece):
+        piece.key = estimate_key(piece)
     piece.tempos = np.array([[0.0, round(prm.tempo_qpm, 3)]])
     return piece
+
+
+def _order_keeping_jitter(onsets: np.ndarray, jitter: np.ndarray) -> np.ndarray:
+    """Clip per-note onset jitter (ticks) to a third of the gap to the neighbouring onsets, so that
+    notes never swap places (notes that start together get none)."""
+    on = onsets.astype(np.int64)
+    gap_prev = np.diff(on, prepend=on[:1] if on.size else on)
+    gap_next = np.diff(on, append=on[-1:] if on.size else on)
+    gap_prev[:1] = gap_next[:1]
+    gap_next[-1:] = gap_prev[-1:]
+    room = np.minimum(gap_prev, gap_next) // 3
+    return np.clip(jitter, -room, room)
 
 
 def render(
@@ -149,13 +177,16 @@ def render(
     seed: int = 0,
     table: dict[str, PerformanceParams] | None = None,
     phrase_bars: int = 4,
+    parallel_mode: bool = False,
 ) -> Piece:
     """Render a notated grid (or Piece) as a performance for ``condition``.
 
-    Starts from :func:`notate` (mode and tempo), then applies downbeat accents and a phrase arch
+    The performance changes timing, dynamics and articulation, never pitches: the notes are those of
+    :func:`notate` (with ``parallel_mode`` only when asked for), in the same order. It starts from
+    :func:`notate` (key and tempo), then applies downbeat accents and a phrase arch
     (velocity rising to the middle of each ``phrase_bars`` phrase and falling back), articulation
     (sounding length = notated length x articulation, never shorter than a 32nd note unless the notated
-    note is) and seeded Gaussian onset jitter (ms), all from :func:`params_for`. The same inputs and
+    note is) and seeded Gaussian onset jitter (ms, clipped so that no two notes swap places), all from :func:`params_for`. The same inputs and
     seed give the same Piece.
 
     Returns:
@@ -163,7 +194,7 @@ def render(
         parameters used.
     """
     prm = params_for(condition, table)
-    piece = notate(notated, condition, table)
+    piece = notate(notated, condition, table, parallel_mode)
     res = piece.resolution
     n = piece.notes
     bar_ticks = int(round(piece.bar_length * res))
@@ -180,7 +211,7 @@ def render(
         rng = np.random.default_rng(seed)
         ticks_per_ms = prm.tempo_qpm / 60.0 * res / 1000.0
         jit = np.rint(rng.normal(0.0, prm.timing_jitter_ms * ticks_per_ms, n.size)).astype(np.int64)
-        n["onset_tick"] = np.maximum(on + jit, 0)
+        n["onset_tick"] = np.maximum(on + _order_keeping_jitter(on, jit), 0)
     n["onset"] = n["onset_tick"] / res
     n["duration"] = n["duration_tick"] / res
     piece.notes = n

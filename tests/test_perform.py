@@ -84,8 +84,12 @@ def test_render_applies_tempo_dynamics_articulation():
     assert np.median(happy.notes["duration_tick"]) == round(480 * t["happy"].articulation)
     assert np.median(sad.notes["duration_tick"]) == 480
     assert len(happy) == len(C_MAJOR)
-    # sadness is rendered in minor, happiness stays major
-    assert sad.key.mode == "minor" and happy.key.mode == "major"
+    # the performance never changes pitches: by default sadness keeps the composer's C major
+    assert np.array_equal(sad.notes["pitch"], C_MAJOR) and np.array_equal(happy.notes["pitch"], C_MAJOR)
+    assert sad.key == Key(0, "major") and happy.key == Key(0, "major")
+    # the parallel-mode swap is an explicit opt-in
+    swapped = render(grid, from_label("sadness"), seed=1, parallel_mode=True)
+    assert swapped.key == Key(0, "minor") and sorted(set(swapped.notes["pitch"] % 12)) == [0, 2, 3, 5, 7, 8, 10]
     assert meta_ok(happy)
 
 
@@ -102,13 +106,26 @@ def test_render_is_deterministic_per_seed():
     assert not np.array_equal(a.notes["onset_tick"], c.notes["onset_tick"])  # fear has timing jitter
 
 
-def test_notate_keeps_rhythm_and_sets_mode_key_tempo():
+def test_render_jitter_never_reorders_notes():
+    """Large timing jitter (fear) on fast running sixteenths: the MIDI keeps the written order."""
+    n = 64
+    fast = Piece.from_arrays(np.arange(n) * 120, np.full(n, 120), 60 + (np.arange(n) * 7) % 24)
+    grid, _ = piece_to_grid(fast, GridSpec(steps_per_quarter=4, lowest_pitch=48, n_pitches=60))
+    for seed in range(20):
+        perf = render(grid, from_label("fear"), seed=seed)
+        assert np.array_equal(perf.notes["pitch"], fast.notes["pitch"])
+        assert np.all(np.diff(perf.notes["onset_tick"]) > 0)
+
+
+def test_notate_keeps_rhythm_and_pitches_sets_key_tempo():
     from musicgen.perform import notate
 
     grid, _ = piece_to_grid(_scale_piece(), GridSpec(steps_per_quarter=4, lowest_pitch=48, n_pitches=60))
     t = load_performance()
     n = notate(grid, from_label("sadness"))
-    assert n.key == Key(0, "minor") and n.tempo == t["sadness"].tempo_qpm
+    assert n.key == Key(0, "major") and n.tempo == t["sadness"].tempo_qpm
+    assert np.array_equal(n.notes["pitch"], C_MAJOR)
+    assert notate(grid, from_label("sadness"), parallel_mode=True).key == Key(0, "minor")
     assert np.array_equal(n.notes["duration_tick"], np.full(len(C_MAJOR), 480))  # no articulation here
     assert set(n.notes["velocity"].tolist()) == {80}
     neutral = notate(grid, from_label("neutral"))

@@ -50,6 +50,7 @@ def generate_cmd(
     musicxml: Optional[Path] = typer.Option(None, "--musicxml", help="Also write the notated piece (no performance nuance) as MusicXML here."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the report as JSON here."),
     performance: Optional[Path] = typer.Option(None, "--performance", help="Expressive-rendering parameters (default: the shipped performance.toml)."),
+    parallel_mode: bool = typer.Option(False, "--parallel-mode", help="Opt-in: rewrite the piece in the parallel major/minor mode that the emotion's row of the performance file names (scale degrees 3, 6, 7 moved). Off by default: the notes are the generator's own, and the performance changes only timing, dynamics and articulation."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
 ) -> None:
     """Generate a violin piece in an emotion and write it as MIDI, with a report.
@@ -94,6 +95,7 @@ def generate_cmd(
             beta_disc=beta_disc,
             checkpoint=str(checkpoint) if checkpoint else None,
             performance=str(performance) if performance else None,
+            parallel_mode=parallel_mode,
         )
     write_midi(res.piece, output, force=force)
     if musicxml is not None:

@@ -43,12 +43,16 @@ class Sample:
         key_shift: int64 (N,): semitones each decoded piece was transposed by from the model's key frame
             (C major / C minor for a key-normalised model; all 0 otherwise). Pass it back as
             ``key_shift`` when continuing a piece, so the continuation stays in its key.
+        keys: int64 (N, 2): each piece's key as (tonic pitch class, mode 0 major / 1 minor). For a
+            key-normalised model the tonic is where C was moved to and the mode is read in C
+            (:func:`musicgen.analysis.mode_in_key_frame`); otherwise Krumhansl–Schmuckler.
     """
 
     grids: np.ndarray
     latents: np.ndarray
     codes: np.ndarray
     key_shift: np.ndarray | None = None
+    keys: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.grids.shape[0])
@@ -91,28 +95,35 @@ class MusicModel:
         """Whether the model works in C major / C minor (sampling then transposes each piece)."""
         return bool(self.meta.get("key_normalised", False))
 
-    def choose_key_shift(self, grids: np.ndarray, seed: int) -> np.ndarray:
+    def model_frame_keys(self, grids: np.ndarray) -> np.ndarray:
+        """Keys (N, 2) of (tonic, minor) of grids in the model's key frame: for a key-normalised model
+        the tonic is C and the mode the better of C major / C minor; otherwise Krumhansl–Schmuckler."""
+        from musicgen.analysis import estimate_keys, mode_in_key_frame, pitch_class_histograms
+
+        hist = pitch_class_histograms(np.asarray(grids), self.spec.lowest_pitch)
+        if not self.key_normalised:
+            return estimate_keys(hist)
+        return np.stack([np.zeros(len(hist), np.int64), mode_in_key_frame(hist, 0)], axis=1)
+
+    def choose_key_shift(self, grids: np.ndarray, seed: int, minor: np.ndarray | None = None) -> np.ndarray:
         """Per piece, the transposition from the model's key frame to a tonic drawn (with ``seed``) from the
-        training tunes' tonics of the piece's estimated mode, placed in the octave that keeps the most
-        notes in the violin range. All zeros for a model that is not key-normalised."""
+        training tunes' tonics of the piece's mode (``minor``, (N,) 0/1; None = read from the grids), placed
+        in the octave that keeps the most notes in the violin range. All zeros for a model that is not
+        key-normalised."""
         from musicgen.model.data import fit_shift
-        from musicgen.rules import estimate_keys
 
         g = np.asarray(grids)
         n = g.shape[0]
         if not self.key_normalised or n == 0:
             return np.zeros(n, np.int64)
-        snd = (g != 0).reshape(n, -1, g.shape[-1])
+        if minor is None:
+            minor = self.model_frame_keys(g)[:, 1]
         pitches = np.arange(g.shape[-1]) + self.spec.lowest_pitch
-        dur = snd.sum(1).astype(np.float64)
-        hist = np.zeros((n, 12))
-        np.add.at(hist.T, pitches % 12, dur.T)
-        minor = estimate_keys(hist)[:, 1]
+        used = (g != 0).reshape(n, -1, g.shape[-1]).any(axis=1)
         dist = self.meta.get("tonic_distribution", {})
         rng = np.random.default_rng([int(seed), 7])
         u = rng.random(n)
         out = np.zeros(n, np.int64)
-        used = dur > 0
         for i in range(n):  # one cheap choice per piece (N is the candidate count)
             p = np.asarray(dist.get("minor" if minor[i] else "major", np.full(12, 1 / 12)), dtype=np.float64)
             t = int(np.searchsorted(np.cumsum(p / p.sum()), u[i], side="right").clip(0, 11))
@@ -177,13 +188,15 @@ class MusicModel:
         from musicgen.model.data import transpose_cells
 
         grid = np.concatenate(grids).astype(np.int8)
+        keys = self.model_frame_keys(grid)
         if key_shift is None:
-            shift = self.choose_key_shift(grid, int(seed))
+            shift = self.choose_key_shift(grid, int(seed), keys[:, 1])
         else:
             shift = np.broadcast_to(np.asarray(key_shift, dtype=np.int64), (n,)).copy()
         if shift.any():
             grid = transpose_cells(grid, shift)
-        return Sample(grid, np.concatenate(lats).astype(np.float32), np.concatenate(codes).astype(np.int64), shift)
+        keys[:, 0] = (keys[:, 0] + shift) % 12
+        return Sample(grid, np.concatenate(lats).astype(np.float32), np.concatenate(codes).astype(np.int64), shift, keys)
 
     def discriminator_score(self, sample: Sample | np.ndarray, condition_vectors: np.ndarray) -> np.ndarray:
         """How real the discriminator finds each piece: the mean over D1, D2, D3 of the mean over output

@@ -2,9 +2,10 @@
 
 Key estimation (when a piece or candidate carries no key)
 ---------------------------------------------------------
-Krumhansl–Schmuckler: the duration-weighted pitch-class histogram of the whole candidate (how many grid
-steps each pitch class sounds, summed over pitches and bars) is correlated (Pearson) with the 24
-rotations of the Krumhansl–Kessler major and minor key profiles; the best correlation wins.
+Krumhansl–Schmuckler (:func:`musicgen.analysis.estimate_keys`): the duration-weighted pitch-class
+histogram of the whole candidate (how many grid steps each pitch class sounds, summed over pitches and
+bars) is correlated (Pearson) with the 24 rotations of the Krumhansl–Kessler major and minor key
+profiles; the best correlation wins.
 Correlations equal to 9 decimals are ties; ties and silent candidates go to the first key in the order
 C major, C# major, ..., B major, C minor, ..., B minor. (A histogram with a symmetry, e.g. two notes a
 tritone apart, fits two keys equally well; the order then decides, so such candidates are the only
@@ -38,6 +39,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from musicgen.analysis import estimate_keys  # noqa: F401  (re-exported: part of the rules API)
 from musicgen.piece import PITCH_NAMES
 
 #: Triad quality codes, as in :attr:`musicgen.piece.Piece.chords`.
@@ -62,21 +64,6 @@ DEFAULT_STRONG_BEATS: dict[str, tuple[int, ...]] = {
     "3/2": (1,),
 }
 
-# Krumhansl & Kessler (1982) probe-tone profiles, tonic first.
-KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
-
-
-def _key_profiles() -> np.ndarray:
-    """(24, 12) standardised profiles: rows 0..11 major keys on C..B, 12..23 minor keys."""
-    rows = [np.roll(KK_MAJOR, t) for t in range(12)] + [np.roll(KK_MINOR, t) for t in range(12)]
-    prof = np.asarray(rows)
-    prof = prof - prof.mean(axis=1, keepdims=True)
-    return prof / np.linalg.norm(prof, axis=1, keepdims=True)
-
-
-_PROFILES = _key_profiles()
-
 # Diatonic triads as (root offset from the tonic, quality), in order of preference.
 _MAJOR_TRIADS = ((0, MAJOR), (7, MAJOR), (5, MAJOR), (9, MINOR), (2, MINOR), (4, MINOR), (11, DIMINISHED))
 _MINOR_TRIADS = ((0, MINOR), (7, MAJOR), (5, MINOR), (8, MAJOR), (3, MAJOR), (10, MAJOR), (7, MINOR), (2, DIMINISHED))
@@ -95,27 +82,6 @@ def chord_name(root: int, quality: int) -> str:
 def chord_tone_names(root: int, quality: int) -> str:
     """The triad's tones joined by dashes, e.g. (0, 0) -> "C–E–G"."""
     return "–".join(PITCH_NAMES[(int(root) + int(i)) % 12] for i in TRIAD_INTERVALS[int(quality)])
-
-
-def estimate_keys(pc_hist: np.ndarray) -> np.ndarray:
-    """Estimate one key per candidate from its pitch-class histogram (Krumhansl–Schmuckler).
-
-    Args:
-        pc_hist: float array (N, 12): how long (any unit) each pitch class sounds.
-
-    Returns:
-        int array (N, 2): (tonic pitch class, mode) with mode 0 major, 1 minor. A silent candidate
-        gets C major.
-    """
-    h = np.asarray(pc_hist, dtype=np.float64)
-    hc = h - h.mean(axis=-1, keepdims=True)
-    norm = np.linalg.norm(hc, axis=-1, keepdims=True)
-    hc = np.divide(hc, norm, out=np.zeros_like(hc), where=norm > 0)
-    # correlations equal to 9 decimals are ties (so that rounding noise cannot pick between, e.g., the
-    # two keys a tritone apart that fit a tritone equally); ties go to the first key in the order
-    corr = np.round(hc @ _PROFILES.T, 9)
-    idx = np.argmax(corr, axis=-1)  # flat histogram: all 0 -> index 0 (C major)
-    return np.stack([idx % 12, idx // 12], axis=-1).astype(np.int64)
 
 
 def diatonic_candidates(keys: np.ndarray) -> np.ndarray:
