@@ -7,7 +7,7 @@ per window:
 
 - ``features``: :func:`musicgen.emotion.features.window_features` on the buffered signals;
 - ``model``: building the (3 × T × F) map and one forward pass of the shipped estimator;
-- ``total``: both, through :class:`~musicgen.emotion.estimator.EstimatorSession` (what
+- ``total``: both, through :class:`~musicgen.emotion.streaming.EstimatorSession` (what
   ``estimate_stream`` does per window);
 - the named peer: NeuroKit2's ``nk.bio_process`` (ECG + RSP + EDA, all at 250 Hz) on the same
   10-s window — the usual one-call way to process these signals (``nk.bio_analyze`` on top of it
@@ -50,7 +50,8 @@ def main() -> None:
     warnings.simplefilter("ignore")
     import neurokit2 as nk
 
-    from musicgen.emotion.estimator import EstimatorSession, build_maps, estimate_stream, load_estimator
+    from musicgen.emotion.network import build_maps, load_estimator
+    from musicgen.emotion.streaming import EstimatorSession, estimate_stream
     from musicgen.emotion.features import window_features
     from musicgen.emotion.simulate import simulate_session, write_recording_csv
 

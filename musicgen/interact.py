@@ -161,7 +161,7 @@ def run_interact(
 
     Args:
         source: a signal file (CSV / JSON lines), ``-`` for stdin, or ``lsl:NAME`` (see
-            :func:`musicgen.emotion.estimator.estimate_stream`).
+            :func:`musicgen.emotion.streaming.estimate_stream`).
         output: session MIDI, rewritten atomically after every phrase.
         phrase_bars: bars per phrase (1..16).
         candidates: candidates per phrase (best by β1·R_F + β2·D).
@@ -180,7 +180,7 @@ def run_interact(
         InputError: an unreadable source or rule file.
     """
     from musicgen._files import atomic_write_text, check_writable
-    from musicgen.emotion.estimator import estimate_stream
+    from musicgen.emotion.streaming import estimate_stream
     from musicgen.generation import generate
     from musicgen.io import write_midi
     from musicgen.model.api import load_model

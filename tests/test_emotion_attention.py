@@ -1,4 +1,5 @@
-"""SpatialChannelAttention: exactly DESIGN.md §2's equations (eq. 3's typo fixed), shape-preserving in 1-D and 2-D."""
+"""SpatialChannelAttention: exactly CBAM's equations (Mc from F1; Ms pools F2 = Mc ⊗ F1, where the paper's eq. 3 has a typo
+saying MaxPool(F1)), shape-preserving in 1-D and 2-D."""
 
 from __future__ import annotations
 

@@ -58,7 +58,8 @@ def test_stdin_jsonl_through_the_real_entry_point(tmp_path):
 
 def test_report_on_regenerated_heldout_data(tmp_path, monkeypatch):
     """The report re-simulates held-out people from the seed in the weights' metadata (here 1 person, to stay fast)."""
-    from musicgen.emotion.estimator import Estimator, heldout_reports
+    from musicgen.emotion.network import Estimator
+    from musicgen.emotion.training import heldout_reports
 
     est = Estimator.load()
     est.meta = {**est.meta, "heldout": {"seed": 1234, "subjects": 1}}

@@ -8,24 +8,13 @@ import math
 import numpy as np
 import pytest
 
-from musicgen.emotion.estimator import (
-    DEFAULT_WEIGHTS,
-    BaselineTracker,
-    Estimator,
-    HysteresisSmoother,
-    Normalisation,
-    SmoothingConfig,
-    TrainConfig,
-    build_maps,
-    estimate_stream,
-    fit_estimator,
-    latest_estimate,
-    load_estimator,
-)
+from musicgen.emotion.network import DEFAULT_WEIGHTS, Estimator, Normalisation, build_maps, load_estimator
+from musicgen.emotion.streaming import BaselineTracker, HysteresisSmoother, SmoothingConfig, estimate_stream, latest_estimate
+from musicgen.emotion.training import EstimatorTrainConfig, fit_estimator
 from musicgen.emotion.features import FEATURES, MODALITY_GROUPS, FeatureDataset, WindowConfig
 from musicgen.emotion.labels import EMOTION_VA, EMOTIONS
 from musicgen.emotion.simulate import simulate_session, write_recording_csv
-from musicgen.emotion.sources import Diagnostics
+from musicgen.emotion.contract import Diagnostics
 from musicgen.errors import InputError, OutputExistsError, UsageError
 
 NF = len(FEATURES)
@@ -159,7 +148,7 @@ def _toy_dataset(n_per_class=24, T=4, seed=0):
 
 def test_training_learns_and_save_load_round_trips(tmp_path):
     data = _toy_dataset()
-    cfg = TrainConfig(epochs=30, batch_size=32, n_windows=4, channels=8, hidden=32, drop_prob=(), va_weight=2.0)
+    cfg = EstimatorTrainConfig(epochs=30, batch_size=32, n_windows=4, channels=8, hidden=32, drop_prob=(), va_weight=2.0)
     est = fit_estimator(data, cfg, WindowConfig())
     p, va = est.predict_dataset(data)
     assert (p.argmax(1) == data.labels).mean() > 0.95

@@ -15,7 +15,9 @@ from musicgen.emotion.features import (
     features_for_signals,
     window_features,
 )
-from musicgen.emotion.sources import CHANNELS, Chunk, Diagnostics, FileSource, read_all
+from musicgen.emotion.contract import CHANNELS, Chunk, Diagnostics
+from musicgen.emotion.files import FileSource
+from musicgen.emotion.sources import read_all
 
 F = {n: i for i, n in enumerate(FEATURES)}
 

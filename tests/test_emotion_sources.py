@@ -13,16 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from musicgen.emotion.sources import (
-    CHANNELS,
-    Diagnostics,
-    FileSource,
-    LSLSource,
-    au_to_face_probabilities,
-    lsl_available,
-    open_source,
-    read_all,
-)
+from musicgen.emotion.contract import CHANNELS, Diagnostics, au_to_face_probabilities
+from musicgen.emotion.files import FileSource
+from musicgen.emotion.lsl import LSLSource, lsl_available
+from musicgen.emotion.sources import open_source, read_all
 from musicgen.errors import InputError, UsageError
 
 GARBAGE_CSV = """\
@@ -149,7 +143,7 @@ def test_realtime_replay_follows_the_timestamps(tmp_path):
 
 def test_openface_action_units_become_face_probabilities(tmp_path):
     au = np.zeros((3, 16))
-    from musicgen.emotion.sources import AU_NUMBERS
+    from musicgen.emotion.contract import AU_NUMBERS
 
     au[0, AU_NUMBERS.index(6)] = au[0, AU_NUMBERS.index(12)] = 4.5  # smile
     for a in (1, 4, 15):

@@ -1,7 +1,7 @@
 """``musicgen emotion``: estimate emotions from physiological / facial-expression signals; train and report the estimator.
 
 Registered on :data:`musicgen.cli.app.app`. Thin: every command calls a documented library
-function (:mod:`musicgen.emotion.estimator`, :mod:`musicgen.emotion.report`,
+function (:mod:`musicgen.emotion.streaming`, :mod:`musicgen.emotion.training`, :mod:`musicgen.emotion.report`,
 :mod:`musicgen.emotion.simulate`). Heavy imports (torch, NeuroKit2) happen inside the commands.
 """
 
@@ -64,8 +64,10 @@ def estimate(
       tail -f sensors.jsonl | musicgen emotion estimate -
     """
     from musicgen._files import atomic_write_text, check_writable
-    from musicgen.emotion.estimator import SmoothingConfig, estimate_stream, load_estimator
-    from musicgen.emotion.sources import Diagnostics, open_source
+    from musicgen.emotion.network import load_estimator
+    from musicgen.emotion.streaming import SmoothingConfig, estimate_stream
+    from musicgen.emotion.contract import Diagnostics
+    from musicgen.emotion.sources import open_source
 
     if json_out is not None:
         check_writable(json_out, force)
@@ -134,13 +136,14 @@ def train(
     """
     from musicgen._files import check_writable
     from musicgen.cli.progress import progress_bar
-    from musicgen.emotion.estimator import DEFAULT_WEIGHTS, TrainConfig, train_estimator
+    from musicgen.emotion.network import DEFAULT_WEIGHTS
+    from musicgen.emotion.training import EstimatorTrainConfig, train_estimator
     from musicgen.emotion.report import confusion_png, report_table
 
     target = out or DEFAULT_WEIGHTS
     if png is not None:
         check_writable(png, force)
-    cfg = TrainConfig(seed=seed, epochs=epochs, train_subjects=train_subjects, test_subjects=test_subjects)
+    cfg = EstimatorTrainConfig(seed=seed, epochs=epochs, train_subjects=train_subjects, test_subjects=test_subjects)
     with progress_bar("training", err_console) as bar:
         res = train_estimator(cfg, out=target, force=force, deap_dir=deap, cache=not no_cache, progress=_progress_cb(bar, {}))
     console.print(f"estimator written to {res.paths[0]} (+ {res.paths[1].name}); {res.estimator.meta['parameters']} parameters; "
@@ -167,7 +170,8 @@ def report(
     """
     from musicgen._files import atomic_write_text, check_writable
     from musicgen.cli.progress import progress_bar
-    from musicgen.emotion.estimator import heldout_reports, load_estimator
+    from musicgen.emotion.network import load_estimator
+    from musicgen.emotion.training import heldout_reports
     from musicgen.emotion.report import confusion_png, report_table
 
     for p in (png, json_out):

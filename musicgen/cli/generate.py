@@ -76,7 +76,7 @@ def generate_cmd(
             check_writable(p, force)
     condition = None
     if live is not None:
-        from musicgen.emotion.estimator import latest_estimate
+        from musicgen.emotion.streaming import latest_estimate
 
         est = latest_estimate(live)
         condition = est.condition

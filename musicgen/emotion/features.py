@@ -25,7 +25,7 @@ by modality (units in :data:`FEATURE_UNITS`):
 - face: mean of each of the 8 expression probabilities over the window's frames, renormalised to
   sum to 1.
 
-Signal checks per window, each counted in the :class:`~musicgen.emotion.sources.Diagnostics`
+Signal checks per window, each counted in the :class:`~musicgen.emotion.contract.Diagnostics`
 (and the modality then marked missing for that window): "dropout" (more than 20 % of the window
 without samples, counting only gaps longer than 3 sample periods), "clipped signal" (ECG/PPG/RSP
 with more than 5 % of samples exactly at the window's maximum or minimum — ADC saturation or a
@@ -43,7 +43,7 @@ from typing import Iterator, Mapping
 import numpy as np
 
 from musicgen.emotion.labels import EMOTIONS
-from musicgen.emotion.sources import CHANNELS, FACE_CHANNELS, Chunk, Diagnostics
+from musicgen.emotion.contract import CHANNELS, FACE_CHANNELS, Chunk, Diagnostics
 from musicgen.errors import UsageError
 
 #: Feature names, grouped by modality (the column order of every feature vector).
@@ -309,7 +309,7 @@ def window_features(
     """The features of the window ``[end - length_s, end)``.
 
     Args:
-        signals: channel name (see :data:`~musicgen.emotion.sources.CHANNELS`) → (times s sorted,
+        signals: channel name (see :data:`~musicgen.emotion.contract.CHANNELS`) → (times s sorted,
             values); absent channels are simply missing modalities.
         end: window end (s).
         config: window geometry.
@@ -407,7 +407,7 @@ def window_features(
 
 
 class StreamingFeatures:
-    """Turns a stream of :class:`~musicgen.emotion.sources.Chunk`\\ s into :class:`WindowFeatures`.
+    """Turns a stream of :class:`~musicgen.emotion.contract.Chunk`\\ s into :class:`WindowFeatures`.
 
     Windows end at ``t0 + length_s + k·hop_s`` (``t0``: the first timestamp); a window is computed
     when a later sample arrives (or at :meth:`flush`). Buffers keep only what the next window needs.

@@ -7,7 +7,7 @@ how well it reads people; print them with that label, always.
 
 The paper's eq. 11 averages the per-class one-vs-rest accuracy ``(TP_k + TN_k) / N`` over the K
 classes. Because every wrong prediction is one false positive and one false negative, that average
-equals ``1 − 2(1 − top1)/K`` whatever the class balance (DESIGN.md §2): with K = 8 it is far
+equals ``1 − 2(1 − top1)/K`` whatever the class balance: with K = 8 it is far
 more flattering than top-1 (top-1 = 50 % gives eq. 11 = 87.5 %). We report it because the paper
 does, next to top-1 and macro-F1.
 """

@@ -3,8 +3,7 @@
 Everything this module makes is simulated, not measured, and is labelled so wherever it goes
 (recordings carry ``synthetic=True``, CSV files start with a ``# SYNTHETIC`` comment, reports
 say "synthetic"). It exists because no redistributable dataset pairs physiology and facial
-expressions with these 8 labels (DEAP, AffectNet and the like forbid redistribution; see
-DESIGN.md §4).
+expressions with these 8 labels (DEAP, AffectNet and the like forbid redistribution).
 
 How a recording is made
 -----------------------
@@ -63,7 +62,7 @@ import numpy as np
 
 from musicgen._files import atomic_write_text
 from musicgen.emotion.labels import EMOTION_VA, EMOTIONS, canonical_label
-from musicgen.emotion.sources import FACE_CHANNELS
+from musicgen.emotion.contract import FACE_CHANNELS
 from musicgen.errors import UsageError
 
 #: Sampling rates of simulated channels (Hz).
