@@ -17,13 +17,16 @@ def check_writable(path: str | Path, force: bool = False) -> Path:
         UsageError: the parent folder does not exist or is not writable, or ``path`` is a folder.
     """
     p = Path(path)
-    if p.is_dir():
-        raise UsageError(f"{p} is a folder; give a file name")
-    if p.exists() and not force:
-        raise OutputExistsError(p)
     parent = p.parent if str(p.parent) else Path(".")
-    if not parent.exists():
-        raise UsageError(f"cannot write {p}: folder {parent} does not exist")
+    try:
+        if p.is_dir():
+            raise UsageError(f"{p} is a folder; give a file name")
+        if p.exists() and not force:
+            raise OutputExistsError(p)
+        if not parent.exists():
+            raise UsageError(f"cannot write {p}: folder {parent} does not exist")
+    except OSError as exc:  # e.g. a file or folder name longer than the file system allows
+        raise UsageError(f"cannot write {p}: {exc.strerror or exc}") from None
     if not os.access(parent, os.W_OK):
         raise UsageError(f"cannot write {p}: folder {parent} is not writable")
     return p

@@ -7,8 +7,9 @@ from typing import List, Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from musicgen.cli.app import app, console, err_console
+from musicgen.cli.app import app, console, err_console, error_line, print_error
 from musicgen.errors import MusicgenError
 
 
@@ -57,7 +58,7 @@ def evaluate_cmd(
         if rules is not None:
             _ruleset(rules)
     except MusicgenError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        print_error(exc)
         raise typer.Exit(2)
 
     with progress_bar("evaluating", err_console, transient=True) as bar:
@@ -69,7 +70,7 @@ def evaluate_cmd(
         try:
             report = evaluate_paths([str(p) for p in paths], workers=workers, rules=rules, progress=cb)
         except MusicgenError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            print_error(exc)
             raise typer.Exit(exc.exit_code)
 
     files = report["files"]
@@ -87,7 +88,7 @@ def evaluate_cmd(
     if bad:
         console.print(f"[bold]could not evaluate {len(bad)} file{'s' if len(bad) != 1 else ''}:[/]")
         for f in bad:
-            console.print(f"  {f['path']}: [red]{f['error']}[/] — {f['error_detail']}", highlight=False, soft_wrap=True)
+            console.print(Text.assemble(f"  {f['path']}: ", (f["error"], "red"), f" — {error_line(f['error_detail'])}"), highlight=False, soft_wrap=True)
     if not files:
         err_console.print("no music files found (looked for .mid .midi .xml .musicxml .mxl .abc)")
 
@@ -99,7 +100,7 @@ def evaluate_cmd(
             atomic_write_text(csv_out, report_to_csv(report), force)
             err_console.print(f"wrote {csv_out}")
     except MusicgenError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        print_error(exc)
         raise typer.Exit(exc.exit_code)
 
     if not ok:

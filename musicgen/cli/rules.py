@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from musicgen.cli.app import app, console, err_console
+from musicgen.cli.app import app, console, err_console, error_line, print_line
 
 rules_app = typer.Typer(
     help="Music-theory rule sets: list them, and check MIDI / MusicXML / ABC files against one.",
@@ -111,5 +111,5 @@ def check_cmd(
     if failed:
         err_console.print(f"[bold red]{len(failed)} of {len(checks)} files failed:[/]")
         for c in failed:
-            err_console.print(f"  {c.error}", highlight=False)
+            print_line(f"  {error_line(c.error)}", err_console)
         raise typer.Exit(1)
