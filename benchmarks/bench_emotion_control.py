@@ -1,103 +1,68 @@
-"""Does the emotion steer the music? K pieces per emotion from the shipped model, measured.
+"""Does the emotion steer the composition? Paired-noise control figures of the shipped model.
 
-    python benchmarks/bench_emotion_control.py [--per-emotion 16] [--bars 16] [--candidates 32]
+    python benchmarks/bench_emotion_control.py [--seeds 16] [--bars 16] [--candidates 32] [--checkpoint PATH]
 
-For every piece: mode by music21's key analysis (Krumhansl-Schmuckler, an independent judge), tempo,
-note density (notes per second and notes per bar), mean velocity, register (mean pitch). The table is
-printed per emotion, for the written (rendered) piece and, to show how much comes from the generator and
-the candidate choice rather than from the rendering, for the chosen notated candidate before rendering
-changes its tempo, dynamics or mode.
+For each of the 8 emotion labels and the 4 valence/arousal corners (+-0.8, +-0.6), one piece per seed
+(seeds 100, 101, ...; the same seeds under every condition: paired noise) with the default ``generate``
+path. Each piece's MusicXML is written and read back, and judged on its notes (the composition, never the
+rendered MIDI):
 
-Shares on the intended side:
-* valence: negative-valence emotions (anger, sadness, fear, disgust, contempt) -> minor; positive
-  (happy, surprise) -> major; neutral is not counted;
-* arousal: high-arousal emotions (valence/arousal table: arousal >= 0.4: happy, anger, fear, surprise)
-  against low-arousal ones (arousal <= 0.1: neutral, sadness, contempt): a high piece is on its side when
-  its tempo AND its notes per second exceed the low group's medians; a low piece when both are below
-  the high group's medians.
+* mode by music21's Temperley-Kostka-Payne key finder (the training's labels and losses use
+  Krumhansl-Schmuckler, so this is an independent judge);
+* rhythmic activity: distinct onsets per beat.
+
+Printed: per condition, the minor share and onsets per beat; then, for the labels and for the corners,
+the share of positive requests (valence > 0.2) written in major, of negative requests (< -0.2) in minor,
+and of seed pairs in which the high-arousal piece is denser than the low-arousal one (corners: (v, +0.6)
+against (v, -0.6); labels: each of happy/anger/fear/surprise against each of neutral/sadness/contempt),
+each with a 95 % bootstrap interval. Design details: :mod:`musicgen.judge`.
 """
 
 from __future__ import annotations
 
 import argparse
-
-import numpy as np
-
-
-def _mode_music21(piece) -> str:
-    from musicgen.io import piece_to_stream
-
-    k = piece_to_stream(piece).analyze("key")
-    return "minor" if k.mode == "minor" else "major"
+import time
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--per-emotion", type=int, default=16)
+    ap.add_argument("--seeds", type=int, default=16, help="seeds per condition")
     ap.add_argument("--bars", type=int, default=16)
     ap.add_argument("--candidates", type=int, default=32)
+    ap.add_argument("--checkpoint", default=None, help="model file (default: the shipped model)")
     args = ap.parse_args()
 
-    import musicgen
-    from musicgen.emotion import EMOTION_VA, EMOTIONS
-    from musicgen.grid import grid_to_piece
-    from musicgen.model.api import load_model
-    from musicgen.cli.progress import progress_bar
+    import torch
     from rich.console import Console
 
-    model = load_model()
-    rows = []
+    from musicgen import judge
+    from musicgen.cli.progress import progress_bar
+    from musicgen.model.api import load_model
+
+    torch.set_num_threads(1)
+    model = load_model(args.checkpoint)
+    t0 = time.perf_counter()
+    conds = judge.conditions()
     with progress_bar("generating", Console(stderr=True)) as bar:
-        task = bar.add_task("generating", total=len(EMOTIONS) * args.per_emotion)
-        for emo in EMOTIONS:
-            for k in range(args.per_emotion):
-                res = musicgen.generate(emo, bars=args.bars, candidates=args.candidates, seed=100 + k, model=model)
-                p = res.piece
-                notated = grid_to_piece(res.notated)
-                secs = args.bars * p.bar_length * 60.0 / p.tempo
-                rows.append(
-                    {
-                        "emotion": emo,
-                        "mode": _mode_music21(p),
-                        "gen_mode": _mode_music21(notated) if len(notated) else "major",
-                        "tempo": p.tempo,
-                        "nps": len(p) / secs,
-                        "npb": len(p) / args.bars,
-                        "gen_npb": len(notated) / args.bars,
-                        "velocity": float(p.notes["velocity"].mean()) if len(p) else 0.0,
-                        "register": float(p.notes["pitch"].mean()) if len(p) else 0.0,
-                    }
-                )
-                bar.advance(task)
+        task = bar.add_task("generating", total=len(conds) * args.seeds)
+        pieces = judge.generate_and_judge(model, range(100, 100 + args.seeds), args.bars, args.candidates, via_musicxml=True,
+                                          progress=lambda: bar.advance(task))
+    fig = judge.control_figures(pieces)
 
-    def col(e, k):
-        return np.array([r[k] for r in rows if r["emotion"] == e], dtype=object)
+    print(f"{args.seeds} seeds per condition (paired), {args.bars} bars, best of {args.candidates}, "
+          f"{'shipped model' if args.checkpoint is None else args.checkpoint}; judged on the MusicXML (Temperley-Kostka-Payne)")
+    print(f"{'condition':10} {'valence':>7} {'arousal':>7} {'minor':>6} {'onsets/beat':>11}")
+    for name, row in fig["per_condition"].items():
+        print(f"{name:10} {row['valence']:+7.2f} {row['arousal']:+7.2f} {row['minor']:6.2f} {row['onsets_per_beat']:11.2f}")
 
-    print(f"{args.per_emotion} pieces per emotion, {args.bars} bars, best of {args.candidates}, shipped model")
-    print(f"{'emotion':<9} {'val':>5} {'aro':>5} | {'minor':>5} {'tempo':>6} {'notes/s':>7} {'notes/bar':>9} {'vel':>5} {'pitch':>5} | chosen candidate before rendering: {'minor':>5} {'notes/bar':>9}")
-    for e in EMOTIONS:
-        v, a = EMOTION_VA[e]
-        print(
-            f"{e:<9} {v:+.2f} {a:+.2f} | {np.mean(col(e, 'mode') == 'minor'):5.2f} {np.mean(col(e, 'tempo').astype(float)):6.1f} "
-            f"{np.mean(col(e, 'nps').astype(float)):7.2f} {np.mean(col(e, 'npb').astype(float)):9.2f} {np.mean(col(e, 'velocity').astype(float)):5.1f} "
-            f"{np.mean(col(e, 'register').astype(float)):5.1f} |                  {np.mean(col(e, 'gen_mode') == 'minor'):5.2f} {np.mean(col(e, 'gen_npb').astype(float)):9.2f}"
-        )
-    neg = [e for e in EMOTIONS if EMOTION_VA[e][0] < -0.2]
-    pos = [e for e in EMOTIONS if EMOTION_VA[e][0] > 0.2]
-    high = [e for e in EMOTIONS if EMOTION_VA[e][1] >= 0.4]
-    low = [e for e in EMOTIONS if EMOTION_VA[e][1] <= 0.1]
-    for label, key in (("written piece", "mode"), ("chosen candidate before rendering", "gen_mode")):
-        ok = [r[key] == "minor" for r in rows if r["emotion"] in neg] + [r[key] == "major" for r in rows if r["emotion"] in pos]
-        print(f"valence on the intended side ({label}, mode): {np.mean(ok):.3f} of {len(ok)} pieces")
-    hi_rows = [r for r in rows if r["emotion"] in high]
-    lo_rows = [r for r in rows if r["emotion"] in low]
-    lo_t, lo_d = np.median([r["tempo"] for r in lo_rows]), np.median([r["nps"] for r in lo_rows])
-    hi_t, hi_d = np.median([r["tempo"] for r in hi_rows]), np.median([r["nps"] for r in hi_rows])
-    ok = [r["tempo"] > lo_t and r["nps"] > lo_d for r in hi_rows] + [r["tempo"] < hi_t and r["nps"] < hi_d for r in lo_rows]
-    print(f"arousal on the intended side (tempo and notes/s): {np.mean(ok):.3f} of {len(ok)} pieces")
-    lo_g, hi_g = np.median([r["gen_npb"] for r in lo_rows]), np.median([r["gen_npb"] for r in hi_rows])
-    okg = [r["gen_npb"] > lo_g for r in hi_rows] + [r["gen_npb"] < hi_g for r in lo_rows]
-    print(f"arousal, chosen candidate before rendering (notes per bar vs the other group's median): {np.mean(okg):.3f}; median notes/bar high {hi_g:.2f}, low {lo_g:.2f}")
+    def fmt(s: dict) -> str:
+        return f"{s['share']:.3f} [{s['lo']:.3f}, {s['hi']:.3f}] of {s['n']}"
+
+    for group in ("labels", "corners"):
+        g = fig[group]
+        print(f"{group}: positive requests in major {fmt(g['positive'])}; negative requests in minor {fmt(g['negative'])}; "
+              f"seed pairs with high arousal denser {fmt(g['arousal_pairs'])}")
+    print(f"({time.perf_counter() - t0:.1f} s)")
 
 
 if __name__ == "__main__":
