@@ -20,6 +20,7 @@ from musicgen.cli import train as _train  # noqa: F401,E402
 from musicgen.cli import generate as _generate  # noqa: F401,E402
 from musicgen.cli import emotion as _emotion  # noqa: F401,E402
 from musicgen.cli import interact as _interact  # noqa: F401,E402
+from musicgen.cli import render as _render  # noqa: F401,E402
 
 #: Click's base class of command-line errors (Typer ships its own copy of Click in newer versions).
 _CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")

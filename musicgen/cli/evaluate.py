@@ -28,6 +28,8 @@ def evaluate_cmd(
     csv_out: Optional[Path] = typer.Option(None, "--csv", metavar="FILE", help="Write the per-file report as CSV."),
     workers: int = typer.Option(1, "--workers", "-j", min=1, help="Processes to use (results keep sorted path order)."),
     rules: Optional[str] = typer.Option(None, "--rules", "-r", metavar="NAME|PATH", help="Add rule scores (rule_<name>, r_f) from a shipped rule set or a .toml file."),
+    plot: Optional[Path] = typer.Option(None, "--plot", metavar="FILE", help="Draw the distribution of each metric as a PNG (one panel per metric)."),
+    against: Optional[Path] = typer.Option(None, "--against", metavar="REF", help="With --plot: evaluate this reference file or folder too and overlay it (same bins), e.g. real music against generated."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing --json / --csv files."),
 ) -> None:
     """Score music files: pitch-class entropy (MusPy's), themes, scale consistency, polyphony, pitch range, rest ratio, note density and more.
@@ -41,6 +43,8 @@ def evaluate_cmd(
       musicgen evaluate tunes/ more.mid --json report.json --csv report.csv --workers 4
 
       musicgen evaluate generated/ --rules violin
+
+      musicgen evaluate generated/ --plot metrics.png --against corpus_midi/
     """
     from musicgen._files import atomic_write_text, check_writable
     from musicgen.cli.progress import progress_bar
@@ -57,6 +61,14 @@ def evaluate_cmd(
                 raise _usage(f"{p}: no such file or folder")
         if rules is not None:
             _ruleset(rules)
+        if against is not None and plot is None:
+            raise _usage("--against draws a comparison: give --plot OUT.png with it")
+        if plot is not None:
+            if plot.suffix.lower() != ".png":
+                raise _usage(f"--plot {plot}: expected a .png file name")
+            check_writable(plot, force)
+        if against is not None and not against.exists():
+            raise _usage(f"--against {against}: no such file or folder")
     except MusicgenError as exc:
         print_error(exc)
         raise typer.Exit(2)
@@ -102,6 +114,22 @@ def evaluate_cmd(
     except MusicgenError as exc:
         print_error(exc)
         raise typer.Exit(exc.exit_code)
+
+    if plot is not None and ok:
+        from musicgen.plot import plot_metrics
+
+        try:
+            label = str(paths[0]) + (f" +{len(paths) - 1}" if len(paths) > 1 else "")
+            reports = [(label, report)]
+            if against is not None:
+                with err_console.status(f"evaluating {against}..."):
+                    reports.append((str(against), evaluate_paths([str(against)], workers=workers, rules=rules)))
+            with err_console.status(f"drawing {plot}..."):
+                plot_metrics(reports, plot, force=force)
+            err_console.print(f"wrote {plot}")
+        except MusicgenError as exc:
+            print_error(exc)
+            raise typer.Exit(exc.exit_code)
 
     if not ok:
         raise typer.Exit(1)

@@ -49,6 +49,11 @@ def generate_cmd(
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Model checkpoint (default: the shipped model)."),
     musicxml: Optional[Path] = typer.Option(None, "--musicxml", help="Also write the notated piece (no performance nuance) as MusicXML here."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the report as JSON here."),
+    wav: Optional[Path] = typer.Option(None, "--wav", help="Also play the performance with a violin patch into this WAV file (needs a SoundFont: see `musicgen render --help`)."),
+    png: Optional[Path] = typer.Option(None, "--png", help="Also draw the written piece as a piano roll (bars, chords, notes that break a rule) here."),
+    pdf: Optional[Path] = typer.Option(None, "--pdf", help="Also engrave the written piece as sheet music here (needs LilyPond or MuseScore)."),
+    engraved: bool = typer.Option(False, "--engraved", help="Make --png engraved sheet music instead of a piano roll."),
+    soundfont: Optional[Path] = typer.Option(None, "--soundfont", help="SoundFont for --wav (default: $MUSICGEN_SOUNDFONT, then the system's, e.g. /usr/share/sounds/sf2)."),
     performance: Optional[Path] = typer.Option(None, "--performance", help="Expressive-rendering parameters (default: the shipped performance.toml)."),
     parallel_mode: bool = typer.Option(False, "--parallel-mode", help="Opt-in: rewrite the piece in the parallel major/minor mode that the emotion's row of the performance file names (scale degrees 3, 6, 7 moved). Off by default: the notes are the generator's own, and the performance changes only timing, dynamics and articulation."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
@@ -60,6 +65,8 @@ def generate_cmd(
       musicgen generate --emotion happy -o happy.mid
 
       musicgen generate --emotion sad --bars 32 --candidates 64 --seed 7 -o sad.mid --musicxml sad.musicxml --json sad.json
+
+      musicgen generate --emotion sad -o sad.mid --wav sad.wav --png sad.png
 
       musicgen generate --valence -0.5 --arousal 0.8 -o tense.mid
 
@@ -74,6 +81,9 @@ def generate_cmd(
     for p in [output, musicxml, json_out]:
         if p is not None:
             check_writable(p, force)
+    from musicgen.cli.render import check_media_options, write_media
+
+    check_media_options(wav, png, pdf, engraved, soundfont, force)
     condition = None
     if live is not None:
         from musicgen.emotion.streaming import latest_estimate
@@ -102,4 +112,6 @@ def generate_cmd(
         write_musicxml(res.notation, musicxml, force=force)
     if json_out is not None:
         atomic_write_text(json_out, json.dumps(res.report, indent=2), force=force)
+    write_media(res.piece, res.notation, wav=wav, png=png, pdf=pdf, engraved=engraved, soundfont=soundfont,
+                emotion=res.report["emotion"], rules=rules, force=force)
     print_generation_report(res.report, output)

@@ -21,6 +21,8 @@ def interact_cmd(
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Model checkpoint (default: the shipped model)."),
     midi_port: Optional[str] = typer.Option(None, "--midi-port", help="Also play on this MIDI output port (needs python-rtmidi)."),
     log: Optional[Path] = typer.Option(None, "--log", help="Write the emotion timeline and the phrases as JSON here."),
+    wav: Optional[Path] = typer.Option(None, "--wav", help="At the end, play the whole session with a violin patch into this WAV file (needs a SoundFont: see `musicgen render --help`)."),
+    soundfont: Optional[Path] = typer.Option(None, "--soundfont", help="SoundFont for --wav (default: $MUSICGEN_SOUNDFONT, then the system's)."),
     follow: bool = typer.Option(False, "--follow", help="Keep reading a growing file (Ctrl-C stops)."),
     realtime: bool = typer.Option(False, "--realtime", help="Replay a recorded file at its own pace instead of as fast as possible."),
     max_phrases: Optional[int] = typer.Option(None, "--max-phrases", min=1, help="Stop after this many phrases."),
@@ -30,7 +32,10 @@ def interact_cmd(
 
     Example:  musicgen interact --source session.csv -o session.mid --log timeline.json
     """
+    from musicgen.cli.render import check_media_options, write_media
     from musicgen.interact import run_interact
+
+    check_media_options(wav=wav, soundfont=soundfont, force=force)
 
     def show(ph) -> None:
         err_console.print(
@@ -46,3 +51,5 @@ def interact_cmd(
     )
     n = len(session.phrases)
     console.print(f"{n} phrase{'s' if n != 1 else ''}, {len(session.timeline)} estimates -> {output if n else '(nothing written)'}")
+    if wav is not None and n:
+        write_media(session.piece(), wav=wav, soundfont=soundfont, force=force)

@@ -1,0 +1,605 @@
+"""See a piece or a folder: piano rolls with the rules engine's view, metric distributions, engraved scores.
+
+    >>> import musicgen
+    >>> musicgen.plot_piece(piece, "piece.png", emotion="sad")          # piano roll, rule breaks marked
+    >>> from musicgen.plot import plot_metrics, engrave
+    >>> plot_metrics([("generated", report_a), ("corpus", report_b)], "metrics.png")
+    >>> engrave(piece, "piece.pdf")                                     # needs LilyPond or MuseScore
+
+Piano roll (:func:`plot_piece`)
+-------------------------------
+Time runs left to right in bars of the piece's first meter (bar lines, bar numbers as printed music numbers
+them: from 0 after a pickup); pitch runs upwards with note names on the axis and the black-key rows
+shaded. A note is a bar as long as it sounds, darker the louder it is (velocity). Above each bar stands
+its chord: the piece's chord symbols where it has them, else the rules engine's estimate for the bar
+(:func:`musicgen.rules.estimate_bar_chords`, the chord the ``chord_tones`` rule judges against). The
+notes that break a rule of the rule set (``violin`` by default) are drawn in that rule's colour; a bar
+that breaks a bar-level rule (too many rests) is tinted. The legend counts them. The title gives the
+piece, the emotion when known, key, tempo, meter and R_F.
+
+Everything is drawn with matplotlib's Agg canvas (no display needed, no global pyplot state) and written
+atomically; an existing file is only replaced with ``force=True``.
+
+Engraved sheet music (:func:`engrave`)
+--------------------------------------
+The piece's MusicXML is engraved by LilyPond (``musicxml2ly`` + ``lilypond``) or MuseScore (``mscore``),
+whichever is installed (LilyPond first). Without either, :class:`EngraverMissing` says what to install.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from musicgen._files import atomic_write_bytes
+from musicgen.errors import MusicgenError, UsageError
+from musicgen.piece import PITCH_NAMES, Piece
+
+__all__ = [
+    "DPI",
+    "Engraver",
+    "EngraverError",
+    "EngraverMissing",
+    "bar_chords",
+    "engrave",
+    "find_engraver",
+    "metrics_figure",
+    "piano_roll_figure",
+    "piano_roll_size",
+    "plot_metrics",
+    "plot_piece",
+]
+
+#: Dots per inch of the PNG files.
+DPI = 120
+
+_NOTE_COLOUR = "#2f5d9e"
+#: Colours of the rules' violations, by rule kind (other kinds take the next free colour of _SPARE).
+_RULE_COLOURS = {
+    "strong_beat_chord_tones": "#d62728",
+    "pitch_range": "#8e24aa",
+    "polyphony": "#ef6c00",
+    "in_key": "#c2185b",
+}
+_SPARE = ("#00897b", "#6d4c41", "#827717", "#5e35b1")
+_BAR_RULE_COLOUR = "#f6c3c3"
+_QUALITY_SUFFIX = ("", "m", "°", "+")
+
+
+def _png_bytes(fig, dpi: int) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def _figure(width: float, height: float):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height))
+
+
+# --------------------------------------------------------------------------------------- chords, rules
+def chord_symbol(root: int, quality: int) -> str:
+    """A compact chord symbol: (9, 1) -> "Am", (7, 0) -> "G", (11, 2) -> "B°", (0, 3) -> "C+"."""
+    return f"{PITCH_NAMES[int(root) % 12]}{_QUALITY_SUFFIX[int(quality) % 4]}"
+
+
+def _grid(piece: Piece):
+    """The piece on the rules engine's grid (as :meth:`RuleSet.score_piece` puts it), or None."""
+    from musicgen.grid import GridSpec, piece_to_grid
+
+    notes = piece.pitched_notes()
+    lo = int(notes["pitch"].min()) if notes.size else 60
+    hi = int(notes["pitch"].max()) if notes.size else 60
+    for spq in (12, 24, 48):
+        try:
+            return piece_to_grid(piece, GridSpec(spq, lo, hi - lo + 1))[0]
+        except ValueError:
+            continue
+    return None
+
+
+def bar_chords(piece: Piece) -> list[tuple[float, int, int, bool]]:
+    """The chords to print over a piece: its chord symbols where it has them, else one estimated triad
+    per bar (the rules engine's estimate, in the piece's key or the estimated one).
+
+    Returns:
+        (onset in quarter notes, root pitch class, quality code 0 major / 1 minor / 2 diminished /
+        3 augmented, estimated) per chord, in time order; empty for a piece without notes.
+    """
+    if piece.chords.size:
+        ch = np.asarray(piece.chords, dtype=np.float64).reshape(-1, 3)
+        ch = ch[np.argsort(ch[:, 0], kind="stable")]
+        return [(float(t), int(r) % 12, int(q), False) for t, r, q in ch]
+    if not len(piece.pitched_notes()):
+        return []
+    from musicgen.rules import normalise_keys
+    from musicgen.rules.context import GridContext
+
+    grid = _grid(piece)
+    if grid is None:
+        return []
+    ctx = GridContext(grid.data[None], grid.spec, normalise_keys(piece.key, 1), None)
+    bq = grid.spec.bar_quarters
+    return [(b * bq, int(r), int(q), True) for b, (r, q) in enumerate(ctx.bar_chords[0])]
+
+
+def _violation_marks(piece: Piece, score) -> tuple[np.ndarray, dict[int, set[str]], dict[str, str]]:
+    """Which notes break which rule (rule name per note index, '' for none), which bars (0-based) break
+    a bar-level rule, and each rule's kind."""
+    from musicgen.rules.explain import Violation  # noqa: F401  (documents the type of score.violations)
+
+    notes = piece.notes
+    rule_of_note = np.full(len(notes), "", dtype=object)
+    bars: dict[int, set[str]] = {}
+    kinds: dict[str, str] = {}
+    num, den = piece.time_signature
+    bq = piece.bar_length
+    tol = 1.0 / 24 + 1e-9  # half a grid step at 12 steps per quarter: the engine's rounding
+    on = notes["onset"]
+    end = on + notes["duration"]
+    drums = [i for i, t in enumerate(piece.tracks) if t.is_drum]
+    pitched = ~np.isin(notes["track"], drums)
+    for v in score.violations:
+        kinds[v.rule] = v.kind
+        bar0 = v.bar - score.bar_offset
+        t = bar0 * bq + (v.beat - 1.0) * 4.0 / den
+        if v.pitch is not None:
+            hit = pitched & (notes["pitch"] == v.pitch) & (on <= t + tol) & (end > t + tol)
+            if not hit.any():  # a note shortened to nothing by rounding: take the nearest onset
+                cand = np.nonzero(pitched & (notes["pitch"] == v.pitch))[0]
+                if cand.size:
+                    hit = np.zeros(len(notes), dtype=bool)
+                    hit[cand[np.argmin(np.abs(on[cand] - t))]] = True
+        elif v.kind == "polyphony":
+            hit = pitched & (on <= t + tol) & (end > t + tol)
+        else:
+            bars.setdefault(bar0, set()).add(v.rule)
+            continue
+        rule_of_note[hit & (rule_of_note == "")] = v.rule
+    return rule_of_note, bars, kinds
+
+
+def _rule_colours(names: Sequence[str], kinds: dict[str, str]) -> dict[str, str]:
+    out, spare = {}, list(_SPARE)
+    for n in names:
+        c = _RULE_COLOURS.get(kinds.get(n, ""))
+        if c is None or c in out.values():
+            c = spare.pop(0) if spare else "#000000"
+        out[n] = c
+    return out
+
+
+# --------------------------------------------------------------------------------------- piano roll
+def piano_roll_size(piece: Piece) -> tuple[float, float]:
+    """Default figure size of :func:`plot_piece` in inches: width clip(2.5 + 0.75 × bars, 8, 30), height
+    clip(2.2 + 0.11 × rows, 5, 9.5) where rows = highest − lowest pitch + 5 (two spare rows each side).
+
+    At :data:`DPI` (120) a 16-bar piece spanning two octaves is 1740 × 640 pixels.
+    """
+    notes = piece.pitched_notes()
+    rows = int(notes["pitch"].max()) - int(notes["pitch"].min()) + 5 if notes.size else 29
+    return (float(np.clip(2.5 + 0.75 * max(piece.n_bars, 1), 8.0, 30.0)), float(np.clip(2.2 + 0.11 * rows, 5.0, 9.5)))
+
+
+def _pitch_ticks(lo: int, hi: int, inches: float) -> tuple[list[int], list[str]]:
+    """Pitch-axis ticks: every natural note where a semitone row is at least 0.13 inch tall; C D E G A
+    (never two labels a semitone apart) down to 0.075 inch; else C, E and G."""
+    row = inches / max(hi - lo + 1, 1)
+    naturals = (0, 2, 4, 5, 7, 9, 11) if row >= 0.13 else ((0, 2, 4, 7, 9) if row >= 0.075 else (0, 4, 7))
+    ticks = [p for p in range(lo, hi + 1) if p % 12 in naturals]
+    return ticks, [f"{PITCH_NAMES[p % 12]}{p // 12 - 1}" for p in ticks]
+
+
+def piano_roll_figure(
+    piece: Piece,
+    *,
+    emotion: str | None = None,
+    rules: Any = "violin",
+    title: str | None = None,
+    size: tuple[float, float] | None = None,
+):
+    """The piano roll of :func:`plot_piece` as a matplotlib ``Figure`` (for notebooks or further drawing).
+
+    Raises:
+        as :func:`plot_piece`.
+    """
+    from matplotlib.collections import PatchCollection
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch, Rectangle
+    from matplotlib.transforms import blended_transform_factory
+
+    from musicgen.rules import RuleSet
+
+    if not len(piece.pitched_notes()):
+        from musicgen.errors import InputError
+
+        raise InputError(piece.source or piece.title or "<piece>", "no notes to draw", reason="no notes")
+    rs = None if rules is None else (rules if isinstance(rules, RuleSet) else RuleSet.load(rules))
+    score = rs.score_piece(piece) if rs is not None else None
+
+    notes = piece.pitched_notes()
+    idx_pitched = np.nonzero(~np.isin(piece.notes["track"], [i for i, t in enumerate(piece.tracks) if t.is_drum]))[0]
+    if score is not None:
+        rule_of_note, bad_bars, kinds = _violation_marks(piece, score)
+        rule_of_note = rule_of_note[idx_pitched]
+    else:
+        rule_of_note, bad_bars, kinds = np.full(len(notes), "", dtype=object), {}, {}
+    bq = piece.bar_length
+    n_bars = max(piece.n_bars, 1)
+    bar_offset = score.bar_offset if score is not None else (0 if float(piece.meta.get("pickup_qn", 0) or 0) > 0 else 1)
+    lo, hi = int(notes["pitch"].min()), int(notes["pitch"].max())
+    lo_y, hi_y = lo - 2, hi + 2
+
+    width, height = size or piano_roll_size(piece)
+    fig = _figure(width, height)
+    # fixed margins in inches: 1.1 above (title, facts, chords), 0.9 below (bar numbers, legend)
+    left, top_in, bottom_in = 0.75 / width, 1.1 / height, 0.9 / height
+    ax = fig.add_axes((left, bottom_in, 0.99 - left, 1 - top_in - bottom_in))
+    ax.set_xlim(0, n_bars * bq)
+    ax.set_ylim(lo_y - 0.5, hi_y + 0.5)
+    # black-key rows, beat and bar lines
+    for p in range(lo_y, hi_y + 1):
+        if p % 12 in (1, 3, 6, 8, 10):
+            ax.axhspan(p - 0.5, p + 0.5, color="#eef1f5", lw=0, zorder=0)
+        if p % 12 == 0:
+            ax.axhline(p - 0.5, color="#c5cbd3", lw=0.6, zorder=0.5)
+    num, den = piece.time_signature
+    beat = 4.0 / den
+    for t in np.arange(0, n_bars * bq + 1e-9, beat):
+        ax.axvline(t, color="#e2e5ea", lw=0.5, zorder=0.6)
+    for b in range(n_bars + 1):
+        ax.axvline(b * bq, color="#59626e", lw=1.0, zorder=0.7)
+    for b, names in bad_bars.items():
+        ax.axvspan(b * bq, (b + 1) * bq, color=_BAR_RULE_COLOUR, alpha=0.55, lw=0, zorder=0.55)
+
+    # notes: shade by velocity, rule colour where a rule is broken
+    from matplotlib import colormaps
+
+    blues = colormaps["Blues"]
+    vel = np.clip(notes["velocity"].astype(float), 1, 127)
+    broken = sorted({r for r in rule_of_note if r})
+    colours = _rule_colours(broken, kinds)
+    faces = [
+        colours[r] if r else blues(0.25 + 0.75 * (v / 127.0))
+        for r, v in zip(rule_of_note, vel)
+    ]
+    rects = [Rectangle((o, p - 0.42), max(d, 0.02), 0.84) for o, d, p in zip(notes["onset"], notes["duration"], notes["pitch"])]
+    ax.add_collection(PatchCollection(rects, facecolors=faces, edgecolors="#1b2a41", linewidths=0.5, zorder=2))
+
+    # axes: bar numbers below, note names left
+    ax.set_xticks([b * bq + bq / 2 for b in range(n_bars)])
+    step = 1 if n_bars <= 40 else 2
+    ax.set_xticklabels([str(b + bar_offset) if b % step == 0 else "" for b in range(n_bars)], fontsize=9)
+    ax.tick_params(axis="x", length=0)
+    ax.set_xlabel("bar", fontsize=10)
+    yt, yl = _pitch_ticks(lo_y, hi_y, height - 2.0)
+    ax.set_yticks(yt)
+    ax.set_yticklabels(yl, fontsize=8)
+    for lab, p in zip(ax.get_yticklabels(), yt):
+        if p % 12 == 0:
+            lab.set_fontweight("bold")
+    ax.set_ylabel("pitch", fontsize=10)
+    for s in ("top", "right"):
+        ax.spines[s].set_visible(False)
+
+    # chords above the bars
+    chords = bar_chords(piece)
+    tr = blended_transform_factory(ax.transData, ax.transAxes)
+    estimated = any(c[3] for c in chords)
+    for t, r, q, est in chords:
+        if 0 <= t < n_bars * bq:
+            ax.text(t + 0.06 * bq, 1.015, chord_symbol(r, q), transform=tr, ha="left", va="bottom", fontsize=10,
+                    fontweight="normal" if est else "bold", color="#37474f" if est else "#000000", style="italic" if est else "normal")
+
+    # title
+    key = piece.key if piece.key is not None else (score.key if score is not None else None)
+    key_txt = f"{key}" + (" (estimated)" if piece.key is None and key is not None else "") if key is not None else "key unknown"
+    emo = emotion if emotion is not None else piece.meta.get("emotion")
+    head = title if title is not None else (piece.title or (Path(piece.source).name if piece.source else "piece"))
+    facts = ([f"emotion: {emo}"] if emo else []) + [
+        f"key: {key_txt}",
+        f"{piece.tempo:.0f} bpm",
+        f"{num}/{den}",
+        f"{piece.n_bars} bar{'s' if piece.n_bars != 1 else ''}",
+    ]
+    if score is not None:
+        facts.append(f"R_F {score.r_f:.3f} ({rs.name} rules)")
+    fig.text(left, 1 - 0.12 / height, head, fontsize=14, fontweight="bold", ha="left", va="top")
+    fig.text(left, 1 - 0.5 / height, "  ·  ".join(facts), fontsize=10.5, ha="left", va="top", color="#263238")
+    chord_note = "chords: " + ("estimated per bar by the rules engine (italic)" if estimated else "chord symbols") if chords else ""
+    if chord_note:
+        fig.text(0.99, 1 - 0.5 / height, chord_note, fontsize=9, ha="right", va="top", color="#546e7a")
+
+    # legend
+    handles = [Patch(facecolor=blues(0.8), edgecolor="#1b2a41", label="note (darker = louder)")]
+    for r in broken:
+        n = int(np.sum(rule_of_note == r))
+        handles.append(Patch(facecolor=colours[r], edgecolor="#1b2a41", label=f"breaks '{r}' ({n} note{'s' if n != 1 else ''})"))
+    bar_rules = sorted({r for names in bad_bars.values() for r in names})
+    for r in bar_rules:
+        n = sum(r in names for names in bad_bars.values())
+        handles.append(Patch(facecolor=_BAR_RULE_COLOUR, label=f"bar breaks '{r}' ({n} bar{'s' if n != 1 else ''})"))
+    if score is not None and not broken and not bar_rules:
+        handles.append(Line2D([], [], color="none", label=f"no rule of '{rs.name}' broken"))
+    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0), bbox_transform=fig.transFigure, ncol=min(len(handles), 5),
+              frameon=False, fontsize=9.5, handlelength=1.6)
+    return fig
+
+
+def plot_piece(
+    piece: Piece,
+    path: str | os.PathLike,
+    *,
+    emotion: str | None = None,
+    rules: Any = "violin",
+    title: str | None = None,
+    size: tuple[float, float] | None = None,
+    dpi: int = DPI,
+    force: bool = False,
+) -> Path:
+    """Draw ``piece`` as a piano roll (see the module docstring) and write it as a PNG file.
+
+    Args:
+        piece: the piece (for a generated one, its written ``notation`` lines up with the bar lines).
+        path: the PNG file to write.
+        emotion: the emotion to name in the title (default: ``piece.meta["emotion"]`` if any).
+        rules: rule set (name, path or :class:`~musicgen.rules.RuleSet`) whose violations are marked;
+            None marks none.
+        title: the title (default: the piece's title or file name).
+        size: (width, height) in inches; default :func:`piano_roll_size` (width grows with the bars).
+        dpi: dots per inch: the PNG is ``round(width × dpi)`` × ``round(height × dpi)`` pixels.
+        force: replace an existing file.
+
+    Returns:
+        the path written.
+
+    Raises:
+        InputError: a piece without notes; a rule file that cannot be read.
+        UsageError: an unknown rule set; ``path`` exists without ``force``, or its folder is missing.
+    """
+    from musicgen._files import check_writable
+
+    check_writable(path, force)
+    fig = piano_roll_figure(piece, emotion=emotion, rules=rules, title=title, size=size)
+    return atomic_write_bytes(path, _png_bytes(fig, dpi), force)
+
+
+# --------------------------------------------------------------------------------------- metrics
+def _metric_values(report: dict, metric: str) -> np.ndarray:
+    vals = [f.get(metric) for f in report.get("files", []) if f.get("error") is None]
+    return np.asarray([v for v in vals if v is not None and np.isfinite(v)], dtype=np.float64)
+
+
+def _view_range(values: np.ndarray) -> tuple[float, float, bool]:
+    """(low, high, clipped): the values' range, or their 5th-95th percentile range when a few outliers
+    stretch the range more than threefold (the outliers then pile up in the edge bins)."""
+    lo, hi = float(values.min()), float(values.max())
+    q_lo, q_hi = (float(x) for x in np.percentile(values, [5, 95]))
+    if q_hi > q_lo and hi - lo > 3 * (q_hi - q_lo):
+        return q_lo, q_hi, True
+    return lo, hi, False
+
+
+def _bins(values: np.ndarray, lo: float | None = None, hi: float | None = None) -> np.ndarray:
+    """Shared bin edges over [lo, hi] (default: the values' range): whole numbers get one bin each (up to
+    40 of them), others up to 20 equal bins."""
+    lo = float(values.min()) if lo is None else lo
+    hi = float(values.max()) if hi is None else hi
+    if np.all(values == np.round(values)) and hi - lo <= 40:
+        return np.arange(np.floor(lo) - 0.5, np.ceil(hi) + 1.5, 1.0)
+    if hi - lo < 1e-12:
+        return np.array([lo - 0.5, hi + 0.5]) if lo == 0 else np.array([lo * 0.95, hi * 1.05 + 1e-12])
+    n = int(np.clip(np.sqrt(values.size) * 2, 6, 20))
+    return np.linspace(lo, hi, n + 1)
+
+
+def metrics_figure(reports: Sequence[tuple[str, dict]], metrics: Sequence[str] | None = None, columns: int = 4):
+    """The figure of :func:`plot_metrics` (a matplotlib ``Figure``).
+
+    Raises:
+        as :func:`plot_metrics`.
+    """
+    from matplotlib.patches import Patch
+
+    from musicgen.evaluate import METRICS
+
+    if not reports:
+        raise UsageError("no report to plot")
+    if metrics is None:
+        metrics = list(reports[0][1].get("summary", {}).keys()) or list(METRICS)
+    metrics = [m for m in metrics if any(_metric_values(r, m).size for _, r in reports)]
+    if not metrics:
+        raise UsageError("nothing to plot: no file of the report(s) could be evaluated")
+    cols = max(1, min(columns, len(metrics)))
+    rows = int(np.ceil(len(metrics) / cols))
+    height = 2.45 * rows + 1.1
+    fig = _figure(3.4 * cols, height)
+    top = 1 - 1.0 / height
+    gs = fig.add_gridspec(rows, cols, left=0.05, right=0.985, bottom=0.06, top=top - 0.02, hspace=0.7, wspace=0.28)
+    colours = ("#2f5d9e", "#e07b39", "#3a9e5b", "#9e3a8c")
+    for k, m in enumerate(metrics):
+        ax = fig.add_subplot(gs[k // cols, k % cols])
+        per = [_metric_values(r, m) for _, r in reports]
+        allv = np.concatenate([v for v in per if v.size])
+        lo, hi, clipped = _view_range(allv)
+        edges = _bins(allv, lo, hi)
+        for i, v in enumerate(per):
+            if not v.size:
+                continue
+            c = colours[i % len(colours)]
+            mean = float(v.mean())
+            v = np.clip(v, edges[0] + 1e-12, edges[-1] - 1e-12) if clipped else v
+            w = np.full(v.size, 100.0 / v.size)
+            ax.hist(v, bins=edges, weights=w, color=c, alpha=0.38 if len(reports) > 1 else 0.7, histtype="stepfilled")
+            ax.hist(v, bins=edges, weights=w, color=c, histtype="step", lw=1.3)
+            if edges[0] <= mean <= edges[-1]:
+                ax.axvline(mean, color=c, ls="--", lw=1.1)
+        unit = METRICS[m][0] if m in METRICS else ("rule score" if m.startswith("rule_") else "R_F")
+        ax.set_title(f"{m}  [{unit}]" + ("\n(outliers in the edge bins)" if clipped else ""), fontsize=9.5)
+        ax.tick_params(labelsize=7.5)
+        if k % cols == 0:
+            ax.set_ylabel("% of files", fontsize=8)
+        for s in ("top", "right"):
+            ax.spines[s].set_visible(False)
+    handles = []
+    for i, (name, r) in enumerate(reports):
+        n = sum(1 for f in r.get("files", []) if f.get("error") is None)
+        handles.append(Patch(facecolor=colours[i % len(colours)], alpha=0.6, label=f"{name} ({n} files; dashed line = mean)"))
+    title = "Metric distributions: " + " vs ".join(name for name, _ in reports)
+    fig.text(0.05, 1 - 0.12 / height, title, fontsize=13, fontweight="bold", ha="left", va="top")
+    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.045, 1 - 0.42 / height), ncol=len(handles), frameon=False, fontsize=9.5)
+    return fig
+
+
+def plot_metrics(
+    reports: Sequence[tuple[str, dict]],
+    path: str | os.PathLike,
+    *,
+    metrics: Sequence[str] | None = None,
+    dpi: int = DPI,
+    force: bool = False,
+) -> Path:
+    """Draw the distribution of each metric over one or more evaluated folders, one small panel per
+    metric, folders overlaid on the same bins (y: percent of each folder's files, so folders of different
+    sizes compare), with each folder's mean as a dashed line.
+
+    Args:
+        reports: (name for the legend, report of :func:`musicgen.evaluate.evaluate_paths`) per folder.
+        path: the PNG file to write.
+        metrics: the metric columns to draw (default: every column of the first report's summary; columns
+            without a value in any report are left out).
+        dpi: dots per inch.
+        force: replace an existing file.
+
+    Returns:
+        the path written.
+
+    Raises:
+        UsageError: no report, nothing to plot, ``path`` exists without ``force`` or its folder is missing.
+    """
+    from musicgen._files import check_writable
+
+    check_writable(path, force)
+    return atomic_write_bytes(path, _png_bytes(metrics_figure(reports, metrics), dpi), force)
+
+
+# --------------------------------------------------------------------------------------- engraving
+class EngraverMissing(UsageError):
+    """Engraving was asked for but neither LilyPond nor MuseScore is installed (exit status 2)."""
+
+
+class EngraverError(MusicgenError):
+    """The engraver ran but failed (its last message is quoted)."""
+
+
+@dataclass(frozen=True)
+class Engraver:
+    """An installed engraver: ``kind`` "lilypond" or "musescore", and its executables."""
+
+    kind: str
+    program: str
+    converter: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.program})"
+
+
+_MUSESCORE_NAMES = ("mscore", "musescore", "mscore4portable", "musescore4", "mscore3", "musescore3")
+
+
+def find_engraver() -> Engraver | None:
+    """The first installed engraver: LilyPond (``lilypond`` with its ``musicxml2ly``), else MuseScore
+    (``mscore``/``musescore``, versions 3 and 4); None when there is neither."""
+    lily, conv = shutil.which("lilypond"), shutil.which("musicxml2ly")
+    if lily and conv:
+        return Engraver("lilypond", lily, conv)
+    for name in _MUSESCORE_NAMES:
+        exe = shutil.which(name)
+        if exe:
+            return Engraver("musescore", exe)
+    return None
+
+
+def _run(cmd: list[str], cwd: str, what: str, env: dict | None = None) -> None:
+    try:
+        r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
+    except subprocess.TimeoutExpired:
+        raise EngraverError(f"{what} took more than 300 s and was stopped") from None
+    if r.returncode != 0:
+        lines = [ln for ln in (r.stderr or r.stdout or "").splitlines() if ln.strip()]
+        raise EngraverError(f"{what} failed (exit {r.returncode}): {lines[-1] if lines else 'no message'}")
+
+
+def engrave(
+    piece: Piece | str | os.PathLike,
+    path: str | os.PathLike,
+    *,
+    engraver: Engraver | None = None,
+    resolution: int = 150,
+    force: bool = False,
+) -> Path:
+    """Engrave sheet music from MusicXML as a PDF (all pages) or a PNG (the first page), by ``path``'s suffix.
+
+    Args:
+        piece: a :class:`Piece` (written as MusicXML first) or a MusicXML file (.musicxml/.xml/.mxl).
+        path: a ``.pdf`` or ``.png`` file.
+        engraver: which one (default: :func:`find_engraver`).
+        resolution: PNG resolution in dots per inch.
+        force: replace an existing file.
+
+    Returns:
+        the path written.
+
+    Raises:
+        EngraverMissing: neither LilyPond nor MuseScore is installed (the message says what to install).
+        EngraverError: the engraver failed.
+        UsageError: ``path`` is neither .pdf nor .png, exists without ``force``, or its folder is missing.
+    """
+    from musicgen._files import check_writable
+
+    out = Path(path)
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in ("pdf", "png"):
+        raise UsageError(f"{out}: engraved music is written as .pdf or .png")
+    check_writable(out, force)
+    eng = engraver or find_engraver()
+    if eng is None:
+        raise EngraverMissing(
+            "engraved sheet music needs LilyPond or MuseScore: install one "
+            "(Debian/Ubuntu: sudo apt install lilypond, or musescore3; macOS: brew install lilypond)"
+        )
+    with tempfile.TemporaryDirectory(prefix="musicgen-engrave-") as td:
+        if isinstance(piece, Piece):
+            from musicgen.io import musicxml_bytes
+
+            xml = Path(td) / "piece.musicxml"
+            xml.write_bytes(musicxml_bytes(piece))
+        else:
+            xml = Path(piece).resolve()
+        if eng.kind == "lilypond":
+            ly = Path(td) / "piece.ly"
+            _run([eng.converter or "musicxml2ly", "--output", str(ly), str(xml)], td, "musicxml2ly")
+            opts = ["--pdf"] if fmt == "pdf" else ["--png", f"-dresolution={int(resolution)}"]
+            _run([eng.program, *opts, "-o", str(Path(td) / "score"), str(ly)], td, "lilypond")
+        else:
+            env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+            _run([eng.program, "-r", str(int(resolution)), "-o", str(Path(td) / f"score.{fmt}"), str(xml)], td, "MuseScore", env)
+        made = sorted(Path(td).glob(f"score*.{fmt}"))
+        if not made:
+            raise EngraverError(f"{eng} wrote no {fmt.upper()} file")
+        # one file, or one per page (score-page1.png / score-1.png): the first page
+        first = next((m for m in made if m.stem == "score"), made[0])
+        data = first.read_bytes()
+    return atomic_write_bytes(out, data, force)
