@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from random_melodies import random_diatonic_phrase as phrase
 
 from musicgen.metrics import (
     NoteBatch,
@@ -22,7 +23,6 @@ from musicgen.metrics import (
 from musicgen.piece import Piece, Track
 
 RES = 480
-from musicgen.metrics.themes import random_diatonic_phrase as phrase  # noqa: E402
 
 
 def build(sections, bar_qn=4.0, meter=(4, 4), track=0, **kw) -> Piece:
@@ -255,11 +255,11 @@ PARAMS = [
 
 @pytest.mark.parametrize("prm", PARAMS)
 def test_similar_bars_follow_the_definition(prm):
-    from musicgen.metrics import themes as th
+    from musicgen.metrics import theme_similarity as sim
 
     ps = _varied_pieces()
-    mel = th._melody(NoteBatch.from_pieces(ps), prm)
-    got = set(zip(*[x.tolist() for x in th._similar_bars(mel, prm)]))
+    mel = sim.melody_on_bars(NoteBatch.from_pieces(ps), prm.steps_per_quarter, prm.delta_steps, prm.melody)
+    got = set(zip(*[x.tolist() for x in sim.similar_bar_pairs(mel, prm.theta, prm.delta_steps, prm.max_transposition)]))
     assert len(got) > 20
     assert got == _brute_similar(mel, prm)
 
@@ -278,17 +278,18 @@ def _everything(ps, prm):
 @pytest.mark.parametrize("prm", PARAMS)
 def test_fast_paths_give_the_fallbacks_results(prm, monkeypatch):
     """scipy's kernels called directly (vs its public product) and packed sort keys (vs np.lexsort)."""
-    from musicgen.metrics import themes as th
+    from musicgen.metrics import theme_selection as sel
+    from musicgen.metrics import theme_similarity as sim
 
     ps = _varied_pieces()
     fast = _everything(ps, prm)
     assert sum(x for x in fast[0][None] if x is not None) > 0
     with monkeypatch.context() as m:
-        m.setattr(th, "_kernels", lambda: None)
+        m.setattr(sim, "_kernels", lambda: None)
         assert _everything(ps, prm) == fast
     with monkeypatch.context() as m:
-        m.setattr(th, "_DIRECT_MAX", 0)
-        m.setattr(th, "_KEY_BITS", 0)
+        m.setattr(sim, "_DIRECT_MAX", 0)
+        m.setattr(sel, "_KEY_BITS", 0)
         assert _everything(ps, prm) == fast
 
 
