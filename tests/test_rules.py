@@ -289,9 +289,10 @@ def test_silence_earns_penalties_not_rewards():
     for name in ("violin", "melody"):
         rs = RuleSet.load(name)
         s = rs.score_grids(np.zeros((2, 4, 16, 72), np.int8), SPEC)
-        assert s.r_f.tolist() == [rs.bounds[0]] * 2
+        # sums of the same rewards in another order may differ in the last bit (they do on Python 3.13)
+        assert s.r_f.tolist() == pytest.approx([rs.bounds[0]] * 2, rel=1e-12, abs=1e-12)
         r, _ = rs.soft_score(torch.zeros(2, 4, 16, 72, dtype=torch.float64), torch.zeros(2, 4, 16, 72, dtype=torch.float64), SPEC)
-        assert r.tolist() == s.r_f.tolist()
+        assert r.tolist() == pytest.approx(s.r_f.tolist(), rel=1e-12, abs=1e-12)
     assert RuleSet.load("violin").score_piece(Piece.empty()).r_f == pytest.approx(-2.4)
 
 
