@@ -50,9 +50,29 @@ def test_emotion_shapes_the_rendering(model):
     _, sad = musicgen.generate("SAD", bars=4, candidates=4, seed=3, model=model)
     assert happy["emotion"] == "happy" and sad["emotion"] == "sadness"
     assert happy["tempo_bpm"] > sad["tempo_bpm"]
-    assert sad["mode"] == "minor" and happy["mode"] == "major"
+    assert not happy["parallel_mode"]
+    # the parallel-mode swap is an explicit opt-in
+    _, sad_pm = musicgen.generate("SAD", bars=4, candidates=4, seed=3, model=model, parallel_mode=True)
+    _, happy_pm = musicgen.generate("happy", bars=4, candidates=4, seed=3, model=model, parallel_mode=True)
+    assert sad_pm["mode"] == "minor" and happy_pm["mode"] == "major" and sad_pm["parallel_mode"]
     _, va = musicgen.generate(valence=-0.6, arousal=0.7, bars=4, candidates=4, seed=3, model=model)
     assert va["valence"] == -0.6 and va["arousal"] == 0.7
+
+
+def test_the_composition_is_the_generators(model, tmp_path):
+    """By default the notation holds the chosen candidate's notes (transposed to its tonic), the MIDI
+    has the same pitches in the same order, and the MusicXML holds the notation's notes."""
+    from musicgen.grid import grid_to_piece
+    from musicgen.io import read_notation, write_musicxml
+
+    for emo, seed in (("sad", 1), ("happy", 2), ("fear", 3)):
+        res = musicgen.generate(emo, bars=4, candidates=4, seed=seed, model=model)
+        written = grid_to_piece(res.notated)
+        assert np.array_equal(res.notation.notes["pitch"], written.notes["pitch"])
+        assert np.array_equal(res.piece.notes["pitch"], res.notation.notes["pitch"])
+        assert np.all(np.diff(res.piece.notes["onset_tick"]) >= 0)
+        path = write_musicxml(res.notation, tmp_path / f"{emo}.musicxml")
+        assert np.array_equal(read_notation(path).notes["pitch"], res.notation.notes["pitch"])
 
 
 @pytest.mark.parametrize(
