@@ -15,7 +15,8 @@ The report follows the JSON contract of ``musicgen evaluate --json``::
 metrics. ``std`` is the population standard deviation (ddof 0). Files are listed in sorted path order
 whatever the number of workers.
 
-Speed: MIDI is read with symusic (:func:`musicgen.io.read_piece`), and files are scored in batches:
+Speed: MIDI is read with symusic (:func:`musicgen.io.midi.parse_midi`; the Pieces of a batch are
+assembled together, :func:`musicgen.io.midi.pieces_from_parsed`), and files are scored in batches:
 the notes of up to ``batch_size`` pieces are concatenated and every metric is a few numpy calls over
 the whole batch (see :class:`musicgen.metrics.NoteBatch`), so the per-file cost is mostly the read.
 MusicXML and ABC files go through music21 and are much slower.
@@ -194,11 +195,22 @@ class _Failure:
     detail: str
 
 
-def _read(path: str) -> Piece | _Failure:
-    """Read one file; a file that cannot be evaluated becomes a :class:`_Failure` with its reason."""
+def _readers() -> tuple[Callable, Callable, tuple[str, ...]]:
+    """(read_piece, parse_midi, MIDI suffixes), imported once per chunk rather than once per file."""
     from musicgen.io import read_piece
+    from musicgen.io.midi import MIDI_SUFFIXES, parse_midi
 
+    return read_piece, parse_midi, MIDI_SUFFIXES
+
+
+def _read(path: str, readers: tuple[Callable, Callable, tuple[str, ...]] | None = None):
+    """Read one file: a :class:`Piece`, or for a MIDI file its :class:`~musicgen.io.midi.ParsedMidi`
+    (the chunk's MIDI files become Pieces together, see :func:`~musicgen.io.midi.pieces_from_parsed`);
+    a file that cannot be evaluated becomes a :class:`_Failure` with its reason."""
+    read_piece, parse_midi, midi_suffixes = readers or _readers()
     try:
+        if os.path.splitext(path)[1].lower() in midi_suffixes:
+            return parse_midi(path)
         piece = read_piece(path)
     except InputError as exc:
         return _Failure(exc.reason, exc.detail)
@@ -235,12 +247,13 @@ def _evaluate_chunk(paths: list[str], rules: str | None = None, progress: Progre
     rs = _ruleset(rules) if rules else None
     rule_names = [r.name for r in rs.rules] if rs is not None else []
     cols = metric_columns(rule_names)
-    pieces: list[Piece] = []
+    pieces: list[Any] = []  # Pieces, and ParsedMidi until the chunk is assembled
     where: list[int] = []
     rows: list[dict[str, Any] | None] = [None] * len(paths)
     last = time.monotonic()
+    readers = _readers()
     for i, p in enumerate(paths):
-        got = _read(p)
+        got = _read(p, readers)
         if isinstance(got, _Failure):
             rows[i] = _empty_row(p, cols, got.reason, got.detail)
         else:
@@ -249,6 +262,12 @@ def _evaluate_chunk(paths: list[str], rules: str | None = None, progress: Progre
         if progress is not None and time.monotonic() - last > 0.2:
             progress(done0 + i + 1, total)
             last = time.monotonic()
+    parsed = [k for k, got in enumerate(pieces) if not isinstance(got, Piece)]
+    if parsed:
+        from musicgen.io.midi import pieces_from_parsed
+
+        for k, piece in zip(parsed, pieces_from_parsed([pieces[k] for k in parsed])):
+            pieces[k] = piece
     keys = ["path", *METRICS, "error", "error_detail"]
     i_notes = 1 + list(METRICS).index("n_notes")
     if pieces:
@@ -381,10 +400,100 @@ def summarise(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = No
 
 
 def report_to_json(report: dict[str, Any]) -> str:
-    """The report as JSON text (null for undefined values, never NaN)."""
-    import json
+    """The report as JSON text (null for undefined values, never NaN), indented by one space.
 
-    return json.dumps(report, indent=1, allow_nan=False) + "\n"
+    The text is exactly ``json.dumps(report, indent=1, allow_nan=False) + "\\n"``; reports of the usual
+    shape (``files``: a list of flat rows, ``summary``: flat statistics per column) are written by a
+    faster path, since Python's json module encodes indented output in Python.
+
+    Raises:
+        ValueError: a value is NaN or infinite.
+        TypeError: a value is not JSON-serialisable.
+    """
+    try:
+        return _report_json_text(report)
+    except _NotFlat:
+        import json
+
+        return json.dumps(report, indent=1, allow_nan=False) + "\n"
+
+
+class _NotFlat(Exception):
+    """A report value that the fast JSON writer does not handle (it then leaves it to ``json``)."""
+
+
+def _json_float(v: float) -> str:
+    text = float.__repr__(v)
+    if text in ("nan", "inf", "-inf"):
+        raise ValueError(f"Out of range float values are not JSON compliant: {text}")
+    return text
+
+
+def _json_scalar_writers() -> dict[type, Callable[[Any], str]]:
+    from json.encoder import encode_basestring_ascii
+
+    return {
+        str: encode_basestring_ascii,
+        float: _json_float,
+        int: int.__repr__,
+        bool: lambda v: "true" if v else "false",
+        type(None): lambda v: "null",
+    }
+
+
+def _json_flat_object(d: dict, indent: str, writers: dict) -> str:
+    """A dict of str keys and scalar values as indented JSON (``indent``: the dict's own indent)."""
+    if type(d) is not dict:
+        raise _NotFlat
+    if not d:
+        return "{}"
+    inner = indent + " "
+    key = writers[str]
+    try:
+        items = [f"{inner}{key(k)}: {writers[type(v)](v)}" for k, v in d.items()]
+    except (KeyError, TypeError):  # a nested value, or a key that is not a string
+        raise _NotFlat from None
+    return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+
+
+def _json_rows(rows: list, writers: dict) -> list[str]:
+    """Each row as an indented JSON object (at depth 2); rows with the same keys in the same order
+    (all of a report, usually) share one template, so only the values are encoded per row."""
+    out = []
+    templates: dict[tuple, str] = {}
+    key = writers[str]
+    for row in rows:
+        if type(row) is not dict or not row:
+            out.append("  " + _json_flat_object(row, "  ", writers))
+            continue
+        names = tuple(row)
+        template = templates.get(names)
+        if template is None:
+            if any(type(k) is not str for k in names):
+                raise _NotFlat
+            fields = (f"   {key(k).replace('%', '%%')}: %s" for k in names)
+            template = templates[names] = "  {\n" + ",\n".join(fields) + "\n  }"
+        try:
+            out.append(template % tuple([writers[type(v)](v) for v in row.values()]))
+        except KeyError:  # a nested value
+            raise _NotFlat from None
+    return out
+
+
+def _report_json_text(report: dict[str, Any]) -> str:
+    """``json.dumps(report, indent=1) + "\\n"`` for a report of flat rows and flat statistics."""
+    if type(report) is not dict or list(report) != ["files", "summary"] or type(report["files"]) is not list or type(report["summary"]) is not dict:
+        raise _NotFlat
+    writers = _json_scalar_writers()
+    files = report["files"]
+    files_text = "[\n" + ",\n".join(_json_rows(files, writers)) + "\n ]" if files else "[]"
+    summary = report["summary"]
+    if any(type(col) is not str for col in summary):
+        raise _NotFlat
+    key = writers[str]
+    stats = [f"  {key(col)}: {_json_flat_object(st, '  ', writers)}" for col, st in summary.items()]
+    summary_text = "{\n" + ",\n".join(stats) + "\n }" if stats else "{}"
+    return '{\n "files": ' + files_text + ',\n "summary": ' + summary_text + "\n}\n"
 
 
 def report_to_csv(report: dict[str, Any]) -> str:

@@ -257,3 +257,30 @@ def test_fixed_midi_set_pce_is_muspy_exactly():
         assert row["pce"] == ref, row["path"]
         checked += 1
     assert checked == 17
+
+
+@pytest.mark.parametrize(
+    "report",
+    [
+        {"files": [], "summary": {}},
+        {"files": [{}], "summary": {"a": {}}},
+        {"files": [{"path": 'é/ü\u2603"x\\\n', "a": 1, "b": None, "c": True, "d": 1e300, "e": -0.0, "f": 2**70}], "summary": {"pce": {"mean": None, "n": 0}}},
+        {"files": [{"path": "x", "nested": [1, 2]}], "summary": {}},
+        {"files": [{"path": "x"}], "summary": {"a": {"mean": 1.5}}, "extra": 1},
+        {"files": [{"path": "x"}], "summary": {3: {"mean": 1.5}}},
+        {"files": [{"pa%th": "x%s", "a": 1}, {"pa%th": "y", "a": 2.5}, {"b": None}, {}, {"a": [1]}], "summary": {}},
+        {"files": [{1: 2}], "summary": {}},
+    ],
+)
+def test_report_json_is_exactly_what_json_writes(report):
+    assert report_to_json(report) == json.dumps(report, indent=1, allow_nan=False) + "\n"
+
+
+def test_report_json_of_a_real_report_and_bad_values(folder):
+    rep = evaluate_paths([folder, MIDI_SET], rules="violin")
+    assert report_to_json(rep) == json.dumps(rep, indent=1, allow_nan=False) + "\n"
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError):
+            report_to_json({"files": [{"path": "x", "pce": bad}], "summary": {}})
+    with pytest.raises(TypeError):
+        report_to_json({"files": [{"path": "x", "pce": np.float32(1.0)}], "summary": {}})

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from musicgen.errors import InputError, OutputExistsError
 from musicgen.io import read_piece, write_midi, write_musicxml
-from musicgen.piece import VIOLIN_PROGRAM, Key, Piece, Track, pitch_name
+from musicgen.piece import NOTE_DTYPE, VIOLIN_PROGRAM, Key, Piece, Track, pitch_name
 
 FIELDS = ["onset_tick", "duration_tick", "pitch", "velocity"]
 
@@ -113,3 +113,89 @@ def test_write_refuses_overwrite(tmp_path):
 
 def test_pitch_names():
     assert pitch_name(60) == "C4" and pitch_name(78) == "F#5" and pitch_name(55) == "G3" and pitch_name(100) == "E7"
+
+
+def _reference_piece(path) -> dict:
+    """What read_midi must give, computed the slow, obvious way: note by note from symusic's objects,
+    sorted by (onset, track, pitch, duration) with Python's stable sort."""
+    import symusic
+
+    score = symusic.Score.from_midi(path.read_bytes(), ttype="tick")
+    rows = [(int(n.time), i, int(n.pitch), int(n.duration), int(n.velocity)) for i, tr in enumerate(score.tracks) for n in tr.notes]
+    rows.sort(key=lambda r: r[:4])
+    res = score.ticks_per_quarter
+    sigs = sorted(([int(t.time), int(t.numerator), int(t.denominator)] for t in score.time_signatures), key=lambda r: r[0])
+    tempos = sorted(([float(t.time), 60_000_000.0 / float(t.mspq)] for t in score.tempos), key=lambda r: r[0])
+    return {
+        "onset_tick": [r[0] for r in rows],
+        "track": [r[1] for r in rows],
+        "pitch": [r[2] for r in rows],
+        "duration_tick": [r[3] for r in rows],
+        "velocity": [r[4] for r in rows],
+        "onset": [r[0] / res for r in rows],
+        "duration": [r[3] / res for r in rows],
+        "time_signatures": sigs if sigs and sigs[0][0] == 0 else [[0, 4, 4]] + sigs,
+        "tempos": tempos if tempos and tempos[0][0] == 0 else [[0.0, 120.0]] + tempos,
+        "tracks": [(str(t.name), int(t.program), bool(t.is_drum)) for t in score.tracks] or [("", VIOLIN_PROGRAM, False)],
+        "resolution": res,
+    }
+
+
+def _midi_files_to_compare(tmp_path):
+    from pathlib import Path
+
+    import symusic
+
+    files = sorted(p for p in (Path(__file__).parent / "data" / "midi_set").glob("*.mid") if p.stat().st_size > 100)
+    # unsorted input: notes of one track out of order, same-onset same-pitch notes in two tracks,
+    # a note at tick 0 in the last track, meter and tempo events out of order
+    s = symusic.Score(120)
+    s.time_signatures.extend([symusic.TimeSignature(960, 6, 8), symusic.TimeSignature(0, 3, 4)])
+    s.tempos.extend([symusic.Tempo(480, 90.0), symusic.Tempo(240, 60.0)])
+    a, b = symusic.Track("a", 40, False), symusic.Track("b", 0, True)
+    for t, d, p in [(480, 120, 60), (0, 60, 62), (240, 240, 60), (240, 120, 60), (480, 30, 64)]:
+        a.notes.append(symusic.Note(t, d, p, 90))
+    for t, d, p in [(240, 10, 60), (0, 10, 36), (480, 10, 60)]:
+        b.notes.append(symusic.Note(t, d, p, 100))
+    s.tracks.extend([a, b])
+    f = tmp_path / "unsorted.mid"
+    s.dump_midi(str(f))
+    return files + [f]
+
+
+def test_read_midi_equals_a_note_by_note_reference(tmp_path):
+    files = _midi_files_to_compare(tmp_path)
+    assert len(files) >= 18
+    for f in files:
+        got, want = read_piece(f), _reference_piece(f)
+        for k in ("onset_tick", "track", "pitch", "duration_tick", "velocity", "onset", "duration"):
+            assert got.notes[k].tolist() == want[k], (f.name, k)
+        assert got.time_signatures.tolist() == want["time_signatures"], f.name
+        assert got.tempos.tolist() == want["tempos"], f.name
+        assert [(t.name, t.program, t.is_drum) for t in got.tracks] == want["tracks"], f.name
+        assert got.resolution == want["resolution"] and got.notes.dtype == NOTE_DTYPE
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    tracks=st.lists(
+        st.lists(st.tuples(st.integers(0, 3000), st.integers(0, 500), st.integers(0, 127), st.integers(1, 127)), max_size=25),
+        min_size=0,
+        max_size=4,
+    )
+)
+def test_read_midi_equals_the_reference_on_random_files(tmp_path_factory, tracks):
+    import symusic
+
+    s = symusic.Score(96)
+    for i, notes in enumerate(tracks):
+        tr = symusic.Track(f"t{i}", i, i == 3)
+        for t, d, p, v in notes:
+            tr.notes.append(symusic.Note(t, d, p, v))
+        s.tracks.append(tr)
+    f = tmp_path_factory.mktemp("ref") / "r.mid"
+    s.dump_midi(str(f))
+    got, want = read_piece(f), _reference_piece(f)
+    for k in ("onset_tick", "track", "pitch", "duration_tick", "velocity", "onset", "duration"):
+        assert got.notes[k].tolist() == want[k], k
+    assert got.tempos.tolist() == want["tempos"] and got.time_signatures.tolist() == want["time_signatures"]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import symusic
 
 from musicgen.errors import InputError
-from musicgen.piece import NOTE_DTYPE, VIOLIN_PROGRAM, Key, Piece, Track, sort_notes
+from musicgen.piece import NOTE_DTYPE, VIOLIN_PROGRAM, Key, Piece, Track
 
 MIDI_SUFFIXES = (".mid", ".midi")
 
@@ -29,56 +30,251 @@ def _signature_from_key(key: Key) -> tuple[int, int]:
     return sharps, int(key.mode == "minor")
 
 
-def piece_from_score(score: symusic.Score, source: str = "") -> Piece:
-    """Convert a tick-based symusic Score to a :class:`Piece` (every note, every track)."""
-    tracks: list[Track] = []
-    per_track: list[np.ndarray] = []
-    for i, tr in enumerate(score.tracks):
-        tracks.append(Track(name=str(tr.name), program=int(tr.program), is_drum=bool(tr.is_drum)))
-        arr = tr.notes.numpy()
-        n = np.empty(len(arr["time"]), dtype=NOTE_DTYPE)
-        n["onset_tick"] = arr["time"]
-        n["duration_tick"] = arr["duration"]
-        n["pitch"] = arr["pitch"]
-        n["velocity"] = arr["velocity"]
-        n["track"] = i
-        per_track.append(n)
-    res = int(score.ticks_per_quarter)
-    if len(per_track) == 1:
-        notes = per_track[0]
-    elif per_track:
-        notes = np.concatenate(per_track)
-    else:
-        notes = np.zeros(0, dtype=NOTE_DTYPE)
-    notes["onset"] = notes["onset_tick"] / res
-    notes["duration"] = notes["duration_tick"] / res
+# ---------------------------------------------------------------------------------------- reading
+#
+# Reading is two steps: :func:`parse_midi` turns one file into plain arrays (symusic parses it in
+# C++ and hands over each track's notes as numpy arrays: no Python work per note), and
+# :func:`pieces_from_parsed` assembles any number of parsed files into Pieces with a fixed number of
+# numpy calls for all of them together (the per-file cost of reading many small files is otherwise
+# dominated by numpy's per-call overhead). ``musicgen evaluate`` assembles a batch at a time.
 
-    sigs = [(int(t.time), int(t.numerator), int(t.denominator)) for t in score.time_signatures]
-    if sigs:
-        sig = np.asarray(sorted(sigs, key=lambda r: r[0]), dtype=np.int64)
-        if sig[0, 0] != 0:
-            sig = np.vstack([[0, 4, 4], sig])
-    else:
-        sig = np.array([[0, 4, 4]], dtype=np.int64)
-    tps = [(float(t.time), 60_000_000.0 / float(t.mspq)) for t in score.tempos]
-    if tps:
-        tempos = np.asarray(sorted(tps, key=lambda r: r[0]))
-        if tempos[0, 0] != 0:
-            tempos = np.vstack([[0.0, 120.0], tempos])
-    else:
-        tempos = np.array([[0.0, 120.0]])
+#: symusic's tick-based Score class, called directly (the factory ``symusic.Score`` adds a Python layer).
+_SCORE_TICK = getattr(getattr(symusic, "core", None), "ScoreTick", None)
+
+#: A note's place in the sort order of :func:`~musicgen.piece.sort_notes`, with its file first, as
+#: one integer: file << 50 | onset << 16 | track << 7 | pitch (pitch < 128, track < 512, onset < 2**34,
+#: file < 2**13); other notes are sorted with :func:`numpy.lexsort`.
+_PITCH_BITS, _TRACK_BITS, _ONSET_BITS = 7, 9, 34
+_MAX_PACKED_FILES = 1 << 13
+
+#: Track descriptions are immutable: equal ones are shared (bounded, so odd files cannot grow it).
+_TRACKS: dict[tuple[str, int, bool], Track] = {}
+
+
+def _track(name: str, program: int, is_drum: bool) -> Track:
+    key = (name, program, is_drum)
+    tr = _TRACKS.get(key)
+    if tr is None:
+        if len(_TRACKS) > 4096:
+            _TRACKS.clear()
+        tr = _TRACKS[key] = Track(name=name, program=program, is_drum=is_drum)
+    return tr
+
+
+@dataclass
+class ParsedMidi:
+    """One MIDI file as symusic read it, before it becomes a :class:`Piece` (see :func:`parse_midi`).
+
+    Attributes:
+        source: the path (or a name) it came from.
+        resolution: ticks per quarter note.
+        tracks: one :class:`Track` per track of the file, in file order.
+        notes: per track, symusic's note columns: ``time`` and ``duration`` (ticks, int32), ``pitch``
+            and ``velocity`` (int8), in the order symusic gives them.
+        meter: (tick, numerator, denominator) of each time signature, in file order.
+        tempo: (tick, quarter notes per minute) of each tempo, in file order.
+        key: the first key signature, if any.
+    """
+
+    source: str
+    resolution: int
+    tracks: list[Track]
+    notes: list[dict[str, np.ndarray]]
+    meter: list[tuple[int, int, int]]
+    tempo: list[tuple[float, float]]
+    key: Key | None
+
+
+#: The note columns of a track without notes (shared, never modified).
+_NO_NOTES = {
+    "time": np.zeros(0, dtype=np.int32),
+    "duration": np.zeros(0, dtype=np.int32),
+    "pitch": np.zeros(0, dtype=np.int8),
+    "velocity": np.zeros(0, dtype=np.int8),
+}
+for _column in _NO_NOTES.values():
+    _column.flags.writeable = False
+
+#: Event lists up to this long are read item by item (cheaper than symusic's numpy conversion).
+_SHORT = 8
+
+
+def _meter_rows(events) -> list[tuple[int, int, int]]:
+    n = len(events)
+    if n <= _SHORT:
+        rows = []
+        for i in range(n):
+            e = events[i]
+            rows.append((int(e.time), int(e.numerator), int(e.denominator)))
+        return rows
+    a = events.numpy()
+    return list(zip(a["time"].tolist(), a["numerator"].tolist(), a["denominator"].tolist()))
+
+
+def _tempo_rows(events) -> list[tuple[float, float]]:
+    n = len(events)
+    if n <= _SHORT:
+        rows = []
+        for i in range(n):
+            e = events[i]
+            rows.append((float(e.time), 60_000_000.0 / float(e.mspq)))
+        return rows
+    a = events.numpy()
+    return list(zip(a["time"].astype(np.float64).tolist(), (60_000_000.0 / a["mspq"].astype(np.float64)).tolist()))
+
+
+def parse_score(score: symusic.Score, source: str = "") -> ParsedMidi:
+    """The arrays of a tick-based symusic Score (see :class:`ParsedMidi`)."""
+    tracks: list[Track] = []
+    notes: list[dict[str, np.ndarray]] = []
+    symusic_tracks = score.tracks  # (indexing symusic's lists is cheaper than iterating them)
+    for i in range(len(symusic_tracks)):
+        tr = symusic_tracks[i]
+        tracks.append(_track(str(tr.name), int(tr.program), bool(tr.is_drum)))
+        track_notes = tr.notes
+        notes.append(track_notes.numpy() if len(track_notes) else _NO_NOTES)
     ks = score.key_signatures
     key = _key_from_signature(ks[0].key, ks[0].tonality) if len(ks) else None
-    return Piece(
-        notes=sort_notes(notes),
-        resolution=res,
-        tracks=tracks or [Track()],
-        time_signatures=sig,
-        tempos=tempos,
-        key=key,
-        title=os.path.splitext(os.path.basename(source))[0] if source else "",
-        source=source,
-    )
+    return ParsedMidi(source, int(score.ticks_per_quarter), tracks, notes, _meter_rows(score.time_signatures), _tempo_rows(score.tempos), key)
+
+
+def parse_midi(path: str | Path) -> ParsedMidi:
+    """Read and parse one Standard MIDI File (type 0 or 1); :func:`pieces_from_parsed` makes Pieces.
+
+    Raises:
+        InputError: the file is missing ("missing"), empty ("empty"), not a MIDI file or damaged
+            ("corrupt").
+    """
+    p = os.fspath(path)
+    try:
+        with open(p, "rb", buffering=0) as fh:
+            data = fh.readall()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise InputError(p, "no such file", reason="missing") from None
+    if not data:
+        raise InputError(p, "the file is empty", reason="empty")
+    if not data.startswith(b"MThd"):
+        raise InputError(p, "not a MIDI file (no 'MThd' header)", reason="corrupt")
+    try:
+        score = _SCORE_TICK.from_midi(data) if _SCORE_TICK is not None else symusic.Score.from_midi(data, ttype="tick")
+    except Exception as exc:  # symusic raises RuntimeError/ValueError with its own text
+        raise InputError(p, f"damaged MIDI file ({exc})", reason="corrupt") from None
+    return parse_score(score, p)
+
+
+def _note_order(file: np.ndarray, onset: np.ndarray, duration: np.ndarray, pitch: np.ndarray, track: np.ndarray, n_files: int) -> np.ndarray | None:
+    """The permutation that sorts notes by (file, onset, track, pitch, duration), stably; None when
+    they already are in that order with no two notes at the same (file, onset, track, pitch) -- the
+    common case. Within a file this is the order of :func:`~musicgen.piece.sort_notes`.
+
+    One packed integer per note stands for (file, onset, track, pitch); a stable sort of it (which
+    merges the tracks' already sorted runs) gives the order unless two notes share it, where the
+    duration decides: then, or when the fields do not fit, :func:`numpy.lexsort` does.
+    """
+    if onset.size < 2:
+        return None
+    fits = n_files <= _MAX_PACKED_FILES and track.max() < (1 << _TRACK_BITS) and pitch.min() >= 0 and pitch.max() < (1 << _PITCH_BITS)
+    if fits and onset.min() >= 0 and onset.max() < (1 << _ONSET_BITS):
+        packed = file << (_ONSET_BITS + _TRACK_BITS + _PITCH_BITS)
+        packed |= onset << (_TRACK_BITS + _PITCH_BITS)
+        packed |= track << _PITCH_BITS
+        packed |= pitch
+        if (packed[1:] > packed[:-1]).all():
+            return None
+        order = packed.argsort(kind="stable")
+        in_order = packed[order]
+        if (in_order[1:] != in_order[:-1]).all():
+            return order
+    return np.lexsort((duration, pitch, track, onset, file))
+
+
+def _meter_map(rows: list[tuple[int, int, int]]) -> np.ndarray:
+    """(tick, numerator, denominator) rows sorted by tick (stable), starting at tick 0 (4/4 assumed
+    before the first signature, or throughout when there is none)."""
+    if not rows:
+        return np.array([[0, 4, 4]], dtype=np.int64)
+    if len(rows) > 1:
+        rows = sorted(rows, key=lambda r: r[0])
+    if rows[0][0] != 0:
+        rows = [(0, 4, 4), *rows]
+    return np.array(rows, dtype=np.int64)
+
+
+def _tempo_map(rows: list[tuple[float, float]]) -> np.ndarray:
+    """(tick, quarter notes per minute) rows sorted by tick (stable), starting at tick 0 (120 qpm
+    before the first tempo, or throughout when there is none)."""
+    if not rows:
+        return np.array([[0.0, 120.0]])
+    if len(rows) > 1:
+        rows = sorted(rows, key=lambda r: r[0])
+    if rows[0][0] != 0:
+        rows = [(0.0, 120.0), *rows]
+    return np.array(rows, dtype=np.float64)
+
+
+def pieces_from_parsed(parsed: list[ParsedMidi]) -> list[Piece]:
+    """Pieces from parsed MIDI files, one per file, all assembled together.
+
+    Each piece holds every note of every track, sorted by (onset, track, pitch, duration) as
+    :func:`~musicgen.piece.sort_notes` does; quarter-note times are ticks / resolution. The meter
+    and tempo maps start at tick 0 (4/4 and 120 quarter notes per minute before the first event);
+    the key is the file's first key signature, if any. The pieces' note arrays are slices of one
+    array (each piece owns its own rows).
+    """
+    if not parsed:
+        return []
+    columns = [c for p in parsed for c in p.notes]
+    track_no = [t for p in parsed for t in range(len(p.notes))]
+    file_of_track = [f for f, p in enumerate(parsed) for _ in p.notes]
+    if columns:
+        lengths = np.array([c["time"].size for c in columns], dtype=np.int64)
+        onset = np.concatenate([c["time"] for c in columns]).astype(np.int64)
+        duration = np.concatenate([c["duration"] for c in columns]).astype(np.int64)
+        pitch = np.concatenate([c["pitch"] for c in columns]).astype(np.int64)
+        velocity = np.concatenate([c["velocity"] for c in columns])
+        track = np.repeat(np.array(track_no, dtype=np.int64), lengths)
+        file = np.repeat(np.array(file_of_track, dtype=np.int64), lengths)
+        per_file = np.bincount(file_of_track, weights=lengths, minlength=len(parsed)).astype(np.int64)
+    else:
+        onset = duration = pitch = track = file = np.zeros(0, dtype=np.int64)
+        velocity = np.zeros(0, dtype=np.int8)
+        per_file = np.zeros(len(parsed), dtype=np.int64)
+    order = _note_order(file, onset, duration, pitch, track, len(parsed))
+    if order is not None:
+        onset, duration, pitch, velocity, track = onset[order], duration[order], pitch[order], velocity[order], track[order]
+    resolutions = [p.resolution for p in parsed]
+    if len(set(resolutions)) == 1:
+        res = resolutions[0]
+    else:
+        res = np.repeat(np.array(resolutions, dtype=np.int64), per_file)
+    notes = np.empty(onset.size, dtype=NOTE_DTYPE)
+    notes["onset_tick"] = onset
+    notes["duration_tick"] = duration
+    notes["pitch"] = pitch
+    notes["velocity"] = velocity
+    notes["track"] = track
+    notes["onset"] = onset / res
+    notes["duration"] = duration / res
+    bounds = [0, *np.cumsum(per_file).tolist()]
+    return [
+        Piece(
+            notes=notes[bounds[f] : bounds[f + 1]],
+            resolution=p.resolution,
+            tracks=p.tracks or [Track()],
+            time_signatures=_meter_map(p.meter),
+            tempos=_tempo_map(p.tempo),
+            key=p.key,
+            title=os.path.splitext(os.path.basename(p.source))[0] if p.source else "",
+            source=p.source,
+        )
+        for f, p in enumerate(parsed)
+    ]
+
+
+def piece_from_score(score: symusic.Score, source: str = "") -> Piece:
+    """Convert a tick-based symusic Score to a :class:`Piece` (every note, every track; see
+    :func:`pieces_from_parsed` for the order and the maps)."""
+    return pieces_from_parsed([parse_score(score, source)])[0]
 
 
 def read_midi(path: str | Path) -> Piece:
@@ -89,23 +285,10 @@ def read_midi(path: str | Path) -> Piece:
     which MIDI itself cannot tell apart (note-offs are paired first-in, first-out).
 
     Raises:
-        InputError: the file is empty (reason "empty"), is not a MIDI file or is damaged ("corrupt").
+        InputError: the file is missing ("missing"), empty ("empty"), not a MIDI file or damaged
+            ("corrupt").
     """
-    p = os.fspath(path)
-    try:
-        with open(p, "rb") as fh:
-            data = fh.read()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        raise InputError(p, "no such file", reason="missing") from None
-    if not data:
-        raise InputError(p, "the file is empty", reason="empty")
-    if not data.startswith(b"MThd"):
-        raise InputError(p, "not a MIDI file (no 'MThd' header)", reason="corrupt")
-    try:
-        score = symusic.Score.from_midi(data, ttype="tick")
-    except Exception as exc:  # symusic raises RuntimeError/ValueError with its own text
-        raise InputError(p, f"damaged MIDI file ({exc})", reason="corrupt") from None
-    return piece_from_score(score, p)
+    return pieces_from_parsed([parse_midi(path)])[0]
 
 
 def piece_to_score(piece: Piece) -> symusic.Score:

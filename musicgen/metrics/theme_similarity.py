@@ -13,6 +13,7 @@ docstring of :mod:`musicgen.metrics.themes`; the selection of themes from these 
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -91,22 +92,19 @@ def _skyline(b: NoteBatch, piece, onset, pitch, end, spq: int) -> np.ndarray:
     inside = np.flatnonzero(s_on + off < before)  # onsets while an earlier note still sounds
     if inside.size == 0:
         return last
-    # highest pitch sounding (after its own onset step) at each grid step, for the pieces concerned
-    cand_pieces = np.unique(piece[inside])
-    sel = np.flatnonzero(np.isin(piece, cand_pieces))
-    n_cells = np.maximum(0, s_end[sel] - s_on[sel] - 1)
-    src = np.repeat(sel, n_cells)
-    step = s_on[src] + 1 + (np.arange(src.size) - np.repeat(np.cumsum(n_cells) - n_cells, n_cells))
-    code = off[src] + step
-    order = np.lexsort((pitch[src], code))
-    code, top = code[order], pitch[src][order]
-    keep = np.append(code[1:] != code[:-1], True)
-    code, top = code[keep], top[keep]
-    q = off[inside] + s_on[inside]
-    pos = np.clip(np.searchsorted(code, q), 0, max(code.size - 1, 0))
+    # a query (an onset inside an earlier note) is hidden when an onset group of its piece sounds at
+    # its step (from the group's own step + 1 to its end step - 1) with a higher pitch: pair every
+    # group with the queries in its span (queries are sorted by piece and step)
+    query = off[inside] + s_on[inside]
+    first = np.searchsorted(query, off + s_on + 1, side="left")
+    stop = np.searchsorted(query, off + s_end - 1, side="right")
+    n_pairs = np.maximum(stop - first, 0)
+    group = np.repeat(np.arange(last.size), n_pairs)
+    covered = np.repeat(first, n_pairs) + (np.arange(group.size) - np.repeat(np.cumsum(n_pairs) - n_pairs, n_pairs))
+    hidden_query = np.zeros(inside.size, dtype=bool)
+    hidden_query[covered[pitch[group] > pitch[inside][covered]]] = True
     hidden = np.zeros(last.size, dtype=bool)
-    if code.size:
-        hidden[inside] = (code[pos] == q) & (top[pos] > pitch[inside])
+    hidden[inside] = hidden_query
     return last[~hidden]
 
 
@@ -115,6 +113,20 @@ def _per_note_of(piece: np.ndarray, values: np.ndarray):
     if values.size and (values == values[0]).all():
         return values[0]
     return values[piece]
+
+
+def _order_by_piece_onset_pitch(piece: np.ndarray, onset: np.ndarray, pitch: np.ndarray, n_pieces: int) -> np.ndarray:
+    """The stable permutation that sorts notes by (piece, onset, pitch): one packed integer key per
+    note when the three fit in 63 bits (a stable sort of it merges the tracks' sorted runs), else
+    :func:`numpy.lexsort`."""
+    piece_bits = max(int(n_pieces), 1).bit_length()
+    onset_bits = int(onset.max()).bit_length() if onset.min() >= 0 else 64
+    if pitch.min() >= 0 and pitch.max() < 128 and piece_bits + onset_bits + 7 <= 63:
+        key = piece << (onset_bits + 7)
+        key |= onset << 7
+        key |= pitch
+        return key.argsort(kind="stable")
+    return np.lexsort((pitch, onset, piece))
 
 
 def melody_on_bars(b: NoteBatch, steps_per_quarter: int, delta_steps: int, melody: str = "skyline") -> Melody:
@@ -134,7 +146,7 @@ def melody_on_bars(b: NoteBatch, steps_per_quarter: int, delta_steps: int, melod
         same = (piece[1:] == piece[:-1]) & (onset[1:] == onset[:-1])
         in_order = not (((piece[1:] == piece[:-1]) & (onset[1:] < onset[:-1])).any() or (same & (pitch[1:] < pitch[:-1])).any())
         if not in_order:
-            order = np.lexsort((pitch, onset, piece))
+            order = _order_by_piece_onset_pitch(piece, onset, pitch, b.n_pieces)
             piece, onset, pitch, end = piece[order], onset[order], pitch[order], end[order]
         if melody == "skyline":
             top = _skyline(b, piece, onset, pitch, end, steps_per_quarter)
@@ -241,15 +253,42 @@ _local = threading.local()
 _DIRECT_MAX = 1 << 23
 
 
+def _sparsetools():
+    """scipy's compiled module of CSR kernels, loaded from its file without importing the
+    ``scipy.sparse`` package around it (that import costs ~0.2 s, more than ``musicgen evaluate``
+    spends on a thousand files); the ordinary import when scipy is laid out otherwise."""
+    import importlib.machinery
+    import importlib.util
+    import sys
+
+    name = "scipy.sparse._sparsetools"
+    if name in sys.modules:
+        return sys.modules[name]
+    try:
+        spec = importlib.util.find_spec("scipy")  # finds the package without running it
+        if spec is None or not spec.submodule_search_locations:
+            raise ImportError("scipy")
+        folder = os.path.join(list(spec.submodule_search_locations)[0], "sparse")
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = os.path.join(folder, "_sparsetools" + suffix)
+            if os.path.isfile(path):
+                loader = importlib.machinery.ExtensionFileLoader(name, path)
+                module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader))
+                loader.exec_module(module)
+                return module
+    except (ImportError, OSError):  # pragma: no cover - fall back to the package import
+        pass
+    return importlib.import_module(name)
+
+
 def _kernels():
     """scipy's compiled CSR kernels (csr_matmat, csr_tocsc), or None where this scipy lacks them."""
     k = getattr(_local, "kernels", False)
     if k is False:
         try:
-            from scipy.sparse._sparsetools import csr_matmat, csr_tocsc
-
-            k = (csr_matmat, csr_tocsc)
-        except ImportError:  # pragma: no cover - a scipy that moved them
+            tools = _sparsetools()
+            k = (tools.csr_matmat, tools.csr_tocsc)
+        except (ImportError, AttributeError):  # pragma: no cover - a scipy that moved them
             k = None
         _local.kernels = k
     return k

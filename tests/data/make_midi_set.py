@@ -23,7 +23,6 @@ change of results is intended and understood.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 from pathlib import Path
