@@ -2,10 +2,11 @@
 
 Usage:  python benchmarks/bench_themes.py [--data DIR]
 
-1. Ground truth: ``../shared/data/patterns/`` holds JKU Patterns Development Database excerpts in
-   MIREX format (mir_eval's test files): for each piece, the annotated repeated patterns and all their
-   occurrences, as (onset in crotchets, MIDI pitch) lines. The full scores are not there, so the
-   finder runs on the union of all annotated occurrence notes (what the data README suggests), placed
+1. Ground truth: the ``--data`` folder (default: ``data/patterns`` of the shared data folder beside
+   the repository) holds JKU Patterns Development Database excerpts in MIREX format (mir_eval's test
+   files): for each piece, the annotated repeated patterns and all their occurrences, as (onset in
+   crotchets, MIDI pitch) lines. The full scores are not there, so the finder runs on the union of
+   all annotated occurrence notes (the notes the annotations cover), placed
    in bars of the piece's meter (the MIREX format has none; we give them: Bach's fugue BWV 889 is in
    4/4, Beethoven's Op. 2 No. 1 third movement (Menuetto) in 3/4 with a one-beat pickup). Its repeated
    themes are exported in MIREX format and scored with ``mir_eval.pattern``: establishment F,
