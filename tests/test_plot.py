@@ -65,10 +65,10 @@ def test_bar_chords_estimated_or_from_symbols():
 def test_rule_breaks_map_to_their_notes():
     p = _faulty_piece()
     score = RuleSet.load("violin").score_piece(p)
-    rule_of_note, bars, kinds = P._violation_marks(p, score)
+    rule_of_note, bars, kinds = P.piano_roll._violation_marks(p, score)
     assert list(rule_of_note) == ["", "range", "", "", "", "", "chord_tones", ""]
     assert kinds == {"range": "pitch_range", "chord_tones": "strong_beat_chord_tones"} and bars == {}
-    assert list(P._violation_marks(_clean_piece(), RuleSet.load("violin").score_piece(_clean_piece()))[0]) == [""] * 8
+    assert list(P.piano_roll._violation_marks(_clean_piece(), RuleSet.load("violin").score_piece(_clean_piece()))[0]) == [""] * 8
 
 
 def test_piano_roll_colours_titles_and_legend():
@@ -111,7 +111,7 @@ def test_rests_rule_tints_the_bar():
     p = Piece.from_arrays([0, 480, 960, 1440, 1920], [480] * 4 + [120], [72, 76, 79, 84, 72], key=Key(0, "major"))
     score = RuleSet.load("violin").score_piece(p)
     assert any(v.rule == "rests" for v in score.violations)
-    _, bars, _ = P._violation_marks(p, score)
+    _, bars, _ = P.piano_roll._violation_marks(p, score)
     assert bars == {1: {"rests"}}
     legend = [t.get_text() for t in P.piano_roll_figure(p).axes[0].get_legend().get_texts()]
     assert "bar breaks 'rests' (1 bar)" in legend
@@ -170,7 +170,7 @@ def test_cli_render_png_only(tmp_path):
 
 # ------------------------------------------------------------------------------------ engraving
 def test_engrave_without_an_engraver(tmp_path, monkeypatch):
-    monkeypatch.setattr(P, "find_engraver", lambda: None)
+    monkeypatch.setattr(P.engraving, "find_engraver", lambda: None)
     with pytest.raises(P.EngraverMissing, match="LilyPond or MuseScore"):
         P.engrave(_clean_piece(), tmp_path / "s.pdf")
     write_midi(_clean_piece(), tmp_path / "in.mid")

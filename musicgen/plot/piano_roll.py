@@ -1,10 +1,4 @@
-"""See a piece or a folder: piano rolls with the rules engine's view, metric distributions, engraved scores.
-
-    >>> import musicgen
-    >>> musicgen.plot_piece(piece, "piece.png", emotion="sad")          # piano roll, rule breaks marked
-    >>> from musicgen.plot import plot_metrics, engrave
-    >>> plot_metrics([("generated", report_a), ("corpus", report_b)], "metrics.png")
-    >>> engrave(piece, "piece.pdf")                                     # needs LilyPond or MuseScore
+"""Piano rolls with the rules engine's view of a piece.
 
 Piano roll (:func:`plot_piece`)
 -------------------------------
@@ -19,47 +13,20 @@ piece, the emotion when known, key, tempo, meter and R_F.
 
 Everything is drawn with matplotlib's Agg canvas (no display needed, no global pyplot state) and written
 atomically; an existing file is only replaced with ``force=True``.
-
-Engraved sheet music (:func:`engrave`)
---------------------------------------
-The piece's MusicXML is engraved by LilyPond (``musicxml2ly`` + ``lilypond``) or MuseScore (``mscore``),
-whichever is installed (LilyPond first). Without either, :class:`EngraverMissing` says what to install.
 """
 
 from __future__ import annotations
 
-import io
 import os
-import shutil
-import subprocess
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from musicgen._files import atomic_write_bytes
-from musicgen.errors import MusicgenError, UsageError
+from musicgen.errors import UsageError
 from musicgen.piece import PITCH_NAMES, Piece
-
-__all__ = [
-    "DPI",
-    "Engraver",
-    "EngraverError",
-    "EngraverMissing",
-    "bar_chords",
-    "engrave",
-    "find_engraver",
-    "metrics_figure",
-    "piano_roll_figure",
-    "piano_roll_size",
-    "plot_metrics",
-    "plot_piece",
-]
-
-#: Dots per inch of the PNG files.
-DPI = 120
+from musicgen.plot.figure import DPI, new_figure, png_bytes
 
 _NOTE_COLOUR = "#2f5d9e"
 #: Colours of the rules' violations, by rule kind (other kinds take the next free colour of _SPARE).
@@ -73,20 +40,6 @@ _SPARE = ("#00897b", "#6d4c41", "#827717", "#5e35b1")
 _BAR_RULE_COLOUR = "#f6c3c3"
 _QUALITY_SUFFIX = ("", "m", "°", "+")
 
-
-def _png_bytes(fig, dpi: int) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
-
-
-def _figure(width: float, height: float):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height))
 
 
 # --------------------------------------------------------------------------------------- chords, rules
@@ -243,7 +196,7 @@ def piano_roll_figure(
     lo_y, hi_y = lo - 2, hi + 2
 
     width, height = size or piano_roll_size(piece)
-    fig = _figure(width, height)
+    fig = new_figure(width, height)
     # fixed margins in inches: 1.1 above (title, facts, chords), 0.9 below (bar numbers, legend)
     left, top_in, bottom_in = 0.75 / width, 1.1 / height, 0.9 / height
     ax = fig.add_axes((left, bottom_in, 0.99 - left, 1 - top_in - bottom_in))
@@ -373,233 +326,6 @@ def plot_piece(
 
     check_writable(path, force)
     fig = piano_roll_figure(piece, emotion=emotion, rules=rules, title=title, size=size)
-    return atomic_write_bytes(path, _png_bytes(fig, dpi), force)
+    return atomic_write_bytes(path, png_bytes(fig, dpi), force)
 
 
-# --------------------------------------------------------------------------------------- metrics
-def _metric_values(report: dict, metric: str) -> np.ndarray:
-    vals = [f.get(metric) for f in report.get("files", []) if f.get("error") is None]
-    return np.asarray([v for v in vals if v is not None and np.isfinite(v)], dtype=np.float64)
-
-
-def _view_range(values: np.ndarray) -> tuple[float, float, bool]:
-    """(low, high, clipped): the values' range, or their 5th-95th percentile range when a few outliers
-    stretch the range more than threefold (the outliers then pile up in the edge bins)."""
-    lo, hi = float(values.min()), float(values.max())
-    q_lo, q_hi = (float(x) for x in np.percentile(values, [5, 95]))
-    if q_hi > q_lo and hi - lo > 3 * (q_hi - q_lo):
-        return q_lo, q_hi, True
-    return lo, hi, False
-
-
-def _bins(values: np.ndarray, lo: float | None = None, hi: float | None = None) -> np.ndarray:
-    """Shared bin edges over [lo, hi] (default: the values' range): whole numbers get one bin each (up to
-    40 of them), others up to 20 equal bins."""
-    lo = float(values.min()) if lo is None else lo
-    hi = float(values.max()) if hi is None else hi
-    if np.all(values == np.round(values)) and hi - lo <= 40:
-        return np.arange(np.floor(lo) - 0.5, np.ceil(hi) + 1.5, 1.0)
-    if hi - lo < 1e-12:
-        return np.array([lo - 0.5, hi + 0.5]) if lo == 0 else np.array([lo * 0.95, hi * 1.05 + 1e-12])
-    n = int(np.clip(np.sqrt(values.size) * 2, 6, 20))
-    return np.linspace(lo, hi, n + 1)
-
-
-def metrics_figure(reports: Sequence[tuple[str, dict]], metrics: Sequence[str] | None = None, columns: int = 4):
-    """The figure of :func:`plot_metrics` (a matplotlib ``Figure``).
-
-    Raises:
-        as :func:`plot_metrics`.
-    """
-    from matplotlib.patches import Patch
-
-    from musicgen.evaluate import METRICS
-
-    if not reports:
-        raise UsageError("no report to plot")
-    if metrics is None:
-        metrics = list(reports[0][1].get("summary", {}).keys()) or list(METRICS)
-    metrics = [m for m in metrics if any(_metric_values(r, m).size for _, r in reports)]
-    if not metrics:
-        raise UsageError("nothing to plot: no file of the report(s) could be evaluated")
-    cols = max(1, min(columns, len(metrics)))
-    rows = int(np.ceil(len(metrics) / cols))
-    height = 2.45 * rows + 1.1
-    fig = _figure(3.4 * cols, height)
-    top = 1 - 1.0 / height
-    gs = fig.add_gridspec(rows, cols, left=0.05, right=0.985, bottom=0.06, top=top - 0.02, hspace=0.7, wspace=0.28)
-    colours = ("#2f5d9e", "#e07b39", "#3a9e5b", "#9e3a8c")
-    for k, m in enumerate(metrics):
-        ax = fig.add_subplot(gs[k // cols, k % cols])
-        per = [_metric_values(r, m) for _, r in reports]
-        allv = np.concatenate([v for v in per if v.size])
-        lo, hi, clipped = _view_range(allv)
-        edges = _bins(allv, lo, hi)
-        for i, v in enumerate(per):
-            if not v.size:
-                continue
-            c = colours[i % len(colours)]
-            mean = float(v.mean())
-            v = np.clip(v, edges[0] + 1e-12, edges[-1] - 1e-12) if clipped else v
-            w = np.full(v.size, 100.0 / v.size)
-            ax.hist(v, bins=edges, weights=w, color=c, alpha=0.38 if len(reports) > 1 else 0.7, histtype="stepfilled")
-            ax.hist(v, bins=edges, weights=w, color=c, histtype="step", lw=1.3)
-            if edges[0] <= mean <= edges[-1]:
-                ax.axvline(mean, color=c, ls="--", lw=1.1)
-        unit = METRICS[m][0] if m in METRICS else ("rule score" if m.startswith("rule_") else "R_F")
-        ax.set_title(f"{m}  [{unit}]" + ("\n(outliers in the edge bins)" if clipped else ""), fontsize=9.5)
-        ax.tick_params(labelsize=7.5)
-        if k % cols == 0:
-            ax.set_ylabel("% of files", fontsize=8)
-        for s in ("top", "right"):
-            ax.spines[s].set_visible(False)
-    handles = []
-    for i, (name, r) in enumerate(reports):
-        n = sum(1 for f in r.get("files", []) if f.get("error") is None)
-        handles.append(Patch(facecolor=colours[i % len(colours)], alpha=0.6, label=f"{name} ({n} files; dashed line = mean)"))
-    title = "Metric distributions: " + " vs ".join(name for name, _ in reports)
-    fig.text(0.05, 1 - 0.12 / height, title, fontsize=13, fontweight="bold", ha="left", va="top")
-    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.045, 1 - 0.42 / height), ncol=len(handles), frameon=False, fontsize=9.5)
-    return fig
-
-
-def plot_metrics(
-    reports: Sequence[tuple[str, dict]],
-    path: str | os.PathLike,
-    *,
-    metrics: Sequence[str] | None = None,
-    dpi: int = DPI,
-    force: bool = False,
-) -> Path:
-    """Draw the distribution of each metric over one or more evaluated folders, one small panel per
-    metric, folders overlaid on the same bins (y: percent of each folder's files, so folders of different
-    sizes compare), with each folder's mean as a dashed line.
-
-    Args:
-        reports: (name for the legend, report of :func:`musicgen.evaluate.evaluate_paths`) per folder.
-        path: the PNG file to write.
-        metrics: the metric columns to draw (default: every column of the first report's summary; columns
-            without a value in any report are left out).
-        dpi: dots per inch.
-        force: replace an existing file.
-
-    Returns:
-        the path written.
-
-    Raises:
-        UsageError: no report, nothing to plot, ``path`` exists without ``force`` or its folder is missing.
-    """
-    from musicgen._files import check_writable
-
-    check_writable(path, force)
-    return atomic_write_bytes(path, _png_bytes(metrics_figure(reports, metrics), dpi), force)
-
-
-# --------------------------------------------------------------------------------------- engraving
-class EngraverMissing(UsageError):
-    """Engraving was asked for but neither LilyPond nor MuseScore is installed (exit status 2)."""
-
-
-class EngraverError(MusicgenError):
-    """The engraver ran but failed (its last message is quoted)."""
-
-
-@dataclass(frozen=True)
-class Engraver:
-    """An installed engraver: ``kind`` "lilypond" or "musescore", and its executables."""
-
-    kind: str
-    program: str
-    converter: str | None = None
-
-    def __str__(self) -> str:
-        return f"{self.kind} ({self.program})"
-
-
-_MUSESCORE_NAMES = ("mscore", "musescore", "mscore4portable", "musescore4", "mscore3", "musescore3")
-
-
-def find_engraver() -> Engraver | None:
-    """The first installed engraver: LilyPond (``lilypond`` with its ``musicxml2ly``), else MuseScore
-    (``mscore``/``musescore``, versions 3 and 4); None when there is neither."""
-    lily, conv = shutil.which("lilypond"), shutil.which("musicxml2ly")
-    if lily and conv:
-        return Engraver("lilypond", lily, conv)
-    for name in _MUSESCORE_NAMES:
-        exe = shutil.which(name)
-        if exe:
-            return Engraver("musescore", exe)
-    return None
-
-
-def _run(cmd: list[str], cwd: str, what: str, env: dict | None = None) -> None:
-    try:
-        r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
-    except subprocess.TimeoutExpired:
-        raise EngraverError(f"{what} took more than 300 s and was stopped") from None
-    if r.returncode != 0:
-        lines = [ln for ln in (r.stderr or r.stdout or "").splitlines() if ln.strip()]
-        raise EngraverError(f"{what} failed (exit {r.returncode}): {lines[-1] if lines else 'no message'}")
-
-
-def engrave(
-    piece: Piece | str | os.PathLike,
-    path: str | os.PathLike,
-    *,
-    engraver: Engraver | None = None,
-    resolution: int = 150,
-    force: bool = False,
-) -> Path:
-    """Engrave sheet music from MusicXML as a PDF (all pages) or a PNG (the first page), by ``path``'s suffix.
-
-    Args:
-        piece: a :class:`Piece` (written as MusicXML first) or a MusicXML file (.musicxml/.xml/.mxl).
-        path: a ``.pdf`` or ``.png`` file.
-        engraver: which one (default: :func:`find_engraver`).
-        resolution: PNG resolution in dots per inch.
-        force: replace an existing file.
-
-    Returns:
-        the path written.
-
-    Raises:
-        EngraverMissing: neither LilyPond nor MuseScore is installed (the message says what to install).
-        EngraverError: the engraver failed.
-        UsageError: ``path`` is neither .pdf nor .png, exists without ``force``, or its folder is missing.
-    """
-    from musicgen._files import check_writable
-
-    out = Path(path)
-    fmt = out.suffix.lower().lstrip(".")
-    if fmt not in ("pdf", "png"):
-        raise UsageError(f"{out}: engraved music is written as .pdf or .png")
-    check_writable(out, force)
-    eng = engraver or find_engraver()
-    if eng is None:
-        raise EngraverMissing(
-            "engraved sheet music needs LilyPond or MuseScore: install one "
-            "(Debian/Ubuntu: sudo apt install lilypond, or musescore3; macOS: brew install lilypond)"
-        )
-    with tempfile.TemporaryDirectory(prefix="musicgen-engrave-") as td:
-        if isinstance(piece, Piece):
-            from musicgen.io import musicxml_bytes
-
-            xml = Path(td) / "piece.musicxml"
-            xml.write_bytes(musicxml_bytes(piece))
-        else:
-            xml = Path(piece).resolve()
-        if eng.kind == "lilypond":
-            ly = Path(td) / "piece.ly"
-            _run([eng.converter or "musicxml2ly", "--output", str(ly), str(xml)], td, "musicxml2ly")
-            opts = ["--pdf"] if fmt == "pdf" else ["--png", f"-dresolution={int(resolution)}"]
-            _run([eng.program, *opts, "-o", str(Path(td) / "score"), str(ly)], td, "lilypond")
-        else:
-            env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-            _run([eng.program, "-r", str(int(resolution)), "-o", str(Path(td) / f"score.{fmt}"), str(xml)], td, "MuseScore", env)
-        made = sorted(Path(td).glob(f"score*.{fmt}"))
-        if not made:
-            raise EngraverError(f"{eng} wrote no {fmt.upper()} file")
-        # one file, or one per page (score-page1.png / score-1.png): the first page
-        first = next((m for m in made if m.stem == "score"), made[0])
-        data = first.read_bytes()
-    return atomic_write_bytes(out, data, force)
