@@ -350,7 +350,13 @@ def evaluate_paths(
         chunks = _chunks(files, size)
         results: list[list[dict[str, Any]] | None] = [None] * len(chunks)
         done = 0
-        with ProcessPoolExecutor(max_workers=workers) as ex:
+        import multiprocessing
+
+        # not fork: this process may run threads (the progress display, torch's pools), and a forked
+        # child of a multi-threaded process can deadlock (Python 3.12+ warns about it)
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as ex:
             futs = {ex.submit(_evaluate_chunk, c, rules_spec): i for i, c in enumerate(chunks)}
             for fut in as_completed(futs):
                 i = futs[fut]
