@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 
-import pytest
 from typer.testing import CliRunner
 
 from musicgen.cli import app
@@ -56,16 +55,36 @@ def test_stdin_jsonl_through_the_real_entry_point(tmp_path):
     assert bad.returncode == 1 and "Traceback" not in said and "x.csv: no such file" in said
 
 
-def test_report_on_regenerated_heldout_data(tmp_path, monkeypatch):
-    """The report re-simulates held-out people from the seed in the weights' metadata (here 1 person, to stay fast)."""
-    from musicgen.emotion.network import Estimator
-    from musicgen.emotion.training import heldout_reports
+def test_report_says_how_baselines_are_handled_and_shows_the_real_events(tmp_path, monkeypatch, shared_data):
+    """`emotion report` on one unseen simulated person (to stay fast), the README demo and NeuroKit2's real event recording."""
+    monkeypatch.setenv("MUSICGEN_CACHE", str(tmp_path / "cache"))
+    events = shared_data / "physio" / "bio_eventrelated_100hz.csv"
+    out = tmp_path / "report.json"
+    r = runner.invoke(app, ["emotion", "report", "--seeds", "1", "--physio-events", str(events), "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.stdout.split())
+    assert "Per-person baselines: no resting start is assumed" in text and "SYNTHETIC" in text
+    for variant in ("all channels", "no face", "cardiac only"):
+        assert variant in text
+    assert "README demo" in text and "four images" in text and "prove little" in text
+    doc = json.loads(out.read_text())
+    assert doc["unseen_sessions"]["seeds"] == [2000] and set(doc["unseen_sessions"]["variants"]) == {"all channels", "no face", "cardiac only"}
+    assert [e["condition"] for e in doc["physio_events"]] == ["Negative", "Neutral", "Neutral", "Negative"]
+    assert doc["readme_demo"]["scored"] == 54
+    assert list((tmp_path / "cache" / "emotion").glob("eval-*/seed2000-*.npz"))  # cached for the next run
+    r = runner.invoke(app, ["emotion", "report", "--seeds", "1", "--physio-events", str(tmp_path / "none.csv")])
+    assert isinstance(r.exception, InputError)
 
-    est = Estimator.load()
-    est.meta = {**est.meta, "heldout": {"seed": 1234, "subjects": 1}}
-    monkeypatch.setenv("MUSICGEN_CACHE", str(tmp_path))
-    reps = heldout_reports(est)
-    assert len(reps) == 3 and all("synthetic" in r.data for r in reps)
-    assert reps[0].n == 8 * 14 and reps[0].confusion.sum(1).tolist() == [14] * 8
-    assert 0 <= reps[0].top1 <= 1 and reps[0].eq11 == pytest.approx(1 - 2 * (1 - reps[0].top1) / 8)
-    assert list(tmp_path.glob("emotion/*.npz"))  # cached for the next run
+
+def test_train_writes_weights_that_load(tmp_path, monkeypatch):
+    """`emotion train` end to end on one short simulated session and one epoch (the real recipe takes its defaults)."""
+    from musicgen.emotion.network import Estimator
+
+    monkeypatch.setenv("MUSICGEN_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "est.pt"
+    r = runner.invoke(app, ["emotion", "train", "--out", str(out), "--sessions", "1", "--epochs", "1", "--eval-seeds", "0"])
+    assert r.exit_code == 0, r.output
+    est = Estimator.load(out)
+    assert est.meta["synthetic"] is True and est.meta["train_sessions"] == 1 and "synthetic" in est.meta["trained_on"]
+    r = runner.invoke(app, ["emotion", "train", "--out", str(out), "--sessions", "1", "--epochs", "1", "--eval-seeds", "0"])
+    assert isinstance(r.exception, OutputExistsError)

@@ -8,7 +8,7 @@ import pickle
 import numpy as np
 import pytest
 
-from musicgen.emotion.deap import CHANNEL_MAP, DEAP_RATE, deap_dataset, deap_files, load_deap_subject
+from musicgen.emotion.deap import CHANNEL_MAP, DEAP_RATE, deap_files, deap_sessions, load_deap_subject
 from musicgen.emotion.features import FEATURES
 from musicgen.emotion.labels import EMOTIONS
 from musicgen.errors import InputError
@@ -48,22 +48,26 @@ def test_load_subject_and_convert_channels(tmp_path):
     assert np.allclose(sig["ppg"][1], data[1, 38])
 
 
-def test_dataset_from_a_deap_folder(tmp_path):
+def test_sessions_from_a_deap_folder(tmp_path):
     _write_subject(tmp_path / "s01.dat", [[8.0, 7.5, 5, 6], [2.0, 2.5, 4, 3]], seed=1)
     _write_subject(tmp_path / "s02.dat", [[5.0, 5.0, 5, 5]], seed=2)
     assert [f.name for f in deap_files(tmp_path)] == ["s01.dat", "s02.dat"]
-    ds = deap_dataset(tmp_path, n_windows=4, samples_per_trial=2)
-    assert len(ds) == 6 and ds.values.shape == (6, 4, len(FEATURES))
+    ds = deap_sessions(tmp_path)
+    per_trial = 54  # windows ending at 10, 11, ..., 63 s of each 63-s trial
+    assert len(ds) == 3 * per_trial and ds.values.shape == (3 * per_trial, len(FEATURES))
     assert "DEAP" in ds.source and "derived" in ds.source
-    assert ds.groups.tolist() == [1, 1, 1, 1, 2, 2]
+    assert len(ds.session_slices()) == 2 and (ds.session[: 2 * per_trial] == ds.session[0]).all()
+    # the trials of one participant follow each other in time, as one stream
+    assert ds.ends[per_trial - 1] == pytest.approx(63.0) and ds.ends[per_trial] == pytest.approx(63.0 + 10.0)
+    assert np.all(np.diff(ds.ends[: 2 * per_trial]) > 0)
     # high valence + high arousal → happy; low/low → sadness; the middle → neutral
-    assert [EMOTIONS[k] for k in ds.labels[[0, 2, 4]]] == ["happy", "sadness", "neutral"]
-    assert np.allclose(ds.targets.sum(1), 1)
+    assert [EMOTIONS[k] for k in ds.labels[[0, per_trial, 2 * per_trial]]] == ["happy", "sadness", "neutral"]
+    assert np.allclose(ds.targets.sum(1), 1) and ds.lag[0] == pytest.approx(10 - 3.0)
     f = {n: i for i, n in enumerate(FEATURES)}
-    assert ds.mask[:, :, f["hr_mean"]].all() and ds.mask[:, :, f["eda_tonic"]].all() and ds.mask[:, :, f["temp_mean"]].all()
-    hr = ds.values[:, -1, f["hr_mean"]]
-    assert abs(hr[0] - 65) < 5 and abs(hr[2] - 75) < 5  # PPG-derived heart rate of each trial
-    assert np.allclose(ds.baseline[0], ds.baseline[3], equal_nan=True)  # one baseline per participant
+    m = np.isfinite(ds.values)
+    assert m[:, f["hr_mean"]].all() and m[:, f["eda_tonic"]].all() and m[:, f["temp_mean"]].all()
+    hr = ds.values[:, f["hr_mean"]]
+    assert abs(hr[per_trial - 1] - 65) < 5 and abs(hr[2 * per_trial - 1] - 75) < 5  # PPG-derived heart rate of each trial
 
 
 def test_bad_files_are_clear_errors_and_pickles_cannot_run_code(tmp_path):

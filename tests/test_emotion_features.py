@@ -65,8 +65,8 @@ def test_real_recording_features_agree_with_neurokit(shared_data):
         # tonic level close to the raw conductance level
         assert abs(v[F["eda_tonic"]] - sig["eda"][1][a:b].mean()) < 0.5
         assert v[F["eda_scr_rate"]] >= 0 and v[F["eda_scr_amp"]] >= 0
-        # breathing rate vs NeuroKit2's rate over the 30 s respiration window
-        r0 = int((e - 30) * 100)
+        # breathing rate vs NeuroKit2's rate over the same respiration window (cfg.rsp_length_s)
+        r0 = int((e - cfg.rsp_length_s) * 100)
         cl = nk.rsp_clean(sig["rsp"][1][r0:b], sampling_rate=100)
         _, rinfo = nk.rsp_peaks(cl, sampling_rate=100)
         nk_rate = 60 / np.mean(np.diff(rinfo["RSP_Peaks"]) / 100)

@@ -164,72 +164,57 @@ def deap_files(folder: str | Path) -> list[Path]:
     return files
 
 
-def deap_dataset(
+def deap_sessions(
     folder: str | Path,
     *,
-    n_windows: int = 8,
     config=None,
-    samples_per_trial: int = 3,
     progress: Callable[[int, int], None] | None = None,
 ):
-    """Estimator samples from a DEAP folder (a :class:`~musicgen.emotion.features.FeatureDataset`).
+    """Estimator training sessions from a DEAP folder (a :class:`~musicgen.emotion.sessions.SessionWindows`).
 
-    Each trial gives ``samples_per_trial`` maps of ``n_windows`` consecutive windows, their last
-    windows spread evenly over the 60-s video. DEAP's pre-trial rest (3 s) is shorter than one
-    window, so a participant's baseline is the median of all of his or her computed windows
-    (participant-level normalisation). Targets: soft distributions from the valence/arousal ratings.
+    Each participant is one session: his or her trials in order, every window of each 63-s trial
+    (the trials are joined in time, as one stream would deliver them), so the running session
+    reference is built exactly as it is live. Targets: soft distributions from the valence/arousal
+    ratings; ``lag`` is the window's end after the video's start.
 
     Raises:
         InputError: see :func:`load_deap_subject` / :func:`deap_files`.
-        UsageError: a trial shorter than the windows need.
+        UsageError: a trial shorter than one window.
     """
-    from musicgen.emotion.features import FEATURES, FeatureDataset, WindowConfig, features_for_signals
+    from musicgen.emotion.features import WindowConfig, features_for_signals
+    from musicgen.emotion.sessions import SessionWindows
 
     cfg = config or WindowConfig()
     files = deap_files(folder)
-    vals, masks, bases, targets, vas, labels, groups = [], [], [], [], [], [], []
+    parts = []
     for k, f in enumerate(files):
         subj = load_deap_subject(f)
         dur = subj.data.shape[2] / DEAP_RATE
-        first_end = max(PRETRIAL_S + cfg.length_s + (n_windows - 1) * cfg.hop_s, cfg.length_s + (n_windows - 1) * cfg.hop_s)
-        if dur + 1e-9 < first_end:
-            raise UsageError(f"{f}: trials of {dur:.1f} s are shorter than the {first_end:.1f} s the windows need")
-        last_ends = np.linspace(first_end, np.floor(dur / cfg.hop_s) * cfg.hop_s, samples_per_trial)
+        if dur + 1e-9 < cfg.length_s:
+            raise UsageError(f"{f}: trials of {dur:.1f} s are shorter than one {cfg.length_s:g}-s window")
+        ends = np.arange(cfg.length_s, dur + 1e-9, cfg.hop_s)
         va = subj.valence_arousal()
-        subj_vals, subj_masks, subj_rows = [], [], []
+        vals, all_ends, targets, vas, labels, lags = [], [], [], [], [], []
         for trial in range(subj.n_trials):
-            sig = subj.trial_signals(trial)
-            for e_last in last_ends:
-                ends = e_last - cfg.hop_s * np.arange(n_windows - 1, -1, -1)
-                v, m = features_for_signals(sig, ends, cfg, where=f"{f.name} trial {trial + 1}")
-                subj_vals.append(v)
-                subj_masks.append(m)
-                subj_rows.append(trial)
-        stack = np.concatenate(subj_vals) if subj_vals else np.zeros((0, len(FEATURES)))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            baseline = np.nanmedian(stack, axis=0) if stack.size else np.full(len(FEATURES), np.nan)
-        for v, m, trial in zip(subj_vals, subj_masks, subj_rows):
+            v, _ = features_for_signals(subj.trial_signals(trial), ends, cfg, where=f"{f.name} trial {trial + 1}")
             p = va_to_probabilities(float(va[trial, 0]), float(va[trial, 1]))
             vals.append(v)
-            masks.append(m)
-            bases.append(baseline)
-            targets.append(p)
-            vas.append(va[trial])
-            labels.append(int(np.argmax(p)))
-            groups.append(subj.subject)
+            all_ends.append(ends + trial * dur)
+            targets.append(np.tile(p, (ends.size, 1)))
+            vas.append(np.tile(va[trial], (ends.size, 1)))
+            labels.append(np.full(ends.size, int(np.argmax(p))))
+            lags.append(ends - PRETRIAL_S)
+        values = np.concatenate(vals)
+        keep = np.isfinite(values).any(axis=1)
+        parts.append(SessionWindows(
+            values[keep].astype(np.float32), np.concatenate(all_ends)[keep], np.full(int(keep.sum()), subj.subject, dtype=np.int64),
+            np.concatenate(targets)[keep].astype(np.float32), np.concatenate(vas)[keep].astype(np.float32),
+            np.concatenate(labels)[keep].astype(np.int64), np.concatenate(lags)[keep].astype(np.float32), "DEAP"))
         if progress:
             progress(k + 1, len(files))
-    return FeatureDataset(
-        values=np.asarray(vals, dtype=np.float32).reshape(-1, n_windows, len(FEATURES)),
-        mask=np.asarray(masks, dtype=bool).reshape(-1, n_windows, len(FEATURES)),
-        baseline=np.asarray(bases, dtype=np.float32).reshape(-1, len(FEATURES)),
-        targets=np.asarray(targets, dtype=np.float32).reshape(-1, 8),
-        va=np.asarray(vas, dtype=np.float32).reshape(-1, 2),
-        labels=np.asarray(labels, dtype=np.int64),
-        groups=np.asarray(groups, dtype=np.int64),
-        source=f"DEAP ({len(files)} participants; classes derived from valence/arousal ratings)",
-    )
+    out = SessionWindows.concat(parts)
+    out.source = f"DEAP ({len(files)} participants; classes derived from valence/arousal ratings)"
+    return out
 
 
 __all__ = [
@@ -239,7 +224,7 @@ __all__ = [
     "PERIPHERAL",
     "PRETRIAL_S",
     "RATINGS",
-    "deap_dataset",
+    "deap_sessions",
     "deap_files",
     "load_deap_subject",
 ]

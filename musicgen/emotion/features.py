@@ -16,8 +16,9 @@ by modality (units in :data:`FEATURE_UNITS`):
   period); tonic level = mean tonic (µS); phasic responses (SCRs) from ``nk.eda_peaks`` kept when
   their amplitude is at least 0.02 µS (Boucsein 2012, "Electrodermal Activity", 2nd ed., recommends
   a 0.01–0.05 µS criterion); SCR rate (per minute) and mean SCR amplitude (µS, 0 when none).
-- respiration (at 50 Hz) over the trailing ``rsp_length_s`` (default 30 s; a 10-s window holds
-  only 2–3 breaths), or from the stream's start when less is available: ``nk.rsp_clean``, then
+- respiration (at 50 Hz) over the trailing ``rsp_length_s`` (default 20 s: a 10-s window holds
+  only 2–3 breaths, and a 30-s look-back would still be reading mostly the previous state 12 s
+  after a change), or from the stream's start when less is available: ``nk.rsp_clean``, then
   breaths are the upward crossings of the cleaned signal through a hysteresis band (±0.15 SD); rate
   (breaths/min), its standard deviation across breaths, and the coefficient of variation of breath
   depth. Fewer than 2 complete breaths → missing.
@@ -77,7 +78,7 @@ PROCESS_RATES: dict[str, float] = {"ecg": 250.0, "ppg": 100.0, "eda": 50.0, "rsp
 MIN_RATES: dict[str, float] = {"ecg": 50.0, "ppg": 20.0, "eda": 4.0, "rsp": 5.0, "hr": 0.2, "temp": 0.05, "face": 1.0}
 
 #: Bumped whenever a feature's computation changes (cached training sets carry it in their name).
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
 
 _F = {name: i for i, name in enumerate(FEATURES)}
 SCR_MIN_AMPLITUDE_US = 0.02
@@ -95,7 +96,7 @@ class WindowConfig:
 
     length_s: float = 10.0
     hop_s: float = 1.0
-    rsp_length_s: float = 30.0
+    rsp_length_s: float = 20.0
 
     def __post_init__(self) -> None:
         if not (self.length_s >= 4.0 and math.isfinite(self.length_s)):
@@ -532,61 +533,8 @@ def features_for_signals(
     return vals, np.isfinite(vals)
 
 
-@dataclass
-class FeatureDataset:
-    """Estimator samples: ``n_windows`` consecutive windows of features, with labels and provenance.
-
-    Attributes:
-        values: (N, T, F) float32 features, NaN where missing.
-        mask: (N, T, F) bool, True where measured.
-        baseline: (N, F) float32, the person's resting median of each feature (NaN if unknown).
-        targets: (N, 8) float32 class distributions (one-hot for categorical labels).
-        va: (N, 2) float32 valence/arousal targets in [-1, 1].
-        labels: (N,) int64 class index (argmax of ``targets``).
-        groups: (N,) int64 person id (splits keep a person's samples together).
-        source: what the data are, e.g. "synthetic (NeuroKit2 simulation, ...)" — carried into reports.
-    """
-
-    values: np.ndarray
-    mask: np.ndarray
-    baseline: np.ndarray
-    targets: np.ndarray
-    va: np.ndarray
-    labels: np.ndarray
-    groups: np.ndarray
-    source: str
-
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
-
-    def subset(self, index: np.ndarray) -> "FeatureDataset":
-        """The samples at ``index`` (a bool mask or integer indices)."""
-        return FeatureDataset(self.values[index], self.mask[index], self.baseline[index], self.targets[index],
-                              self.va[index], self.labels[index], self.groups[index], self.source)
-
-    def save(self, path) -> None:
-        """Write as ``.npz`` (a cache; not a user-facing file)."""
-        import io
-        import os
-
-        buf = io.BytesIO()
-        np.savez_compressed(buf, values=self.values, mask=self.mask, baseline=self.baseline, targets=self.targets,
-                            va=self.va, labels=self.labels, groups=self.groups, source=np.asarray(self.source))
-        tmp = f"{path}.tmp{os.getpid()}"
-        with open(tmp, "wb") as fh:
-            fh.write(buf.getvalue())
-        os.replace(tmp, path)
-
-    @classmethod
-    def load(cls, path) -> "FeatureDataset":
-        """Read a dataset written by :meth:`save`."""
-        with np.load(path, allow_pickle=False) as z:
-            return cls(z["values"], z["mask"], z["baseline"], z["targets"], z["va"], z["labels"], z["groups"], str(z["source"]))
-
-
 __all__ = [
     "FEATURES",
-    "FeatureDataset",
     "FEATURE_UNITS",
     "MIN_RATES",
     "MODALITY_GROUPS",

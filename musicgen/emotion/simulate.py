@@ -56,14 +56,17 @@ import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
 from musicgen._files import atomic_write_text
-from musicgen.emotion.labels import EMOTION_VA, EMOTIONS, canonical_label
+from musicgen.emotion.labels import EMOTIONS, canonical_label
 from musicgen.emotion.contract import FACE_CHANNELS
 from musicgen.errors import UsageError
+
+#: Bumped whenever simulated signals change (cached simulations carry it in their names).
+SIMULATOR_VERSION = 1
 
 #: Sampling rates of simulated channels (Hz).
 SIM_RATES: dict[str, float] = {"ecg": 250.0, "ppg": 100.0, "hr": 1.0, "eda": 50.0, "rsp": 50.0, "temp": 4.0, "face": 10.0}
@@ -347,18 +350,25 @@ def simulate_recording(
 
 
 def simulate_session(
-    segments: Sequence[tuple[str, float]],
+    segments: Sequence[tuple[str, float] | tuple[str, float, float]],
     *,
     seed: int = 0,
     subject: SubjectProfile | None = None,
     cardiac: str = "ecg",
     channels: Iterable[str] = ("eda", "rsp", "temp", "face"),
 ) -> Recording:
-    """A SYNTHETIC session: consecutive segments ``[(emotion, seconds), ...]`` of one simulated person.
+    """A SYNTHETIC session: consecutive segments ``[(emotion, seconds[, intensity]), ...]`` of one simulated person.
 
     Segments are simulated one by one and joined in time (a signal may jump at a junction, as
-    sensors do when a person shifts). Start with ~30 s of "neutral" so the estimator gets its
-    resting baseline.
+    sensors do when a person shifts). No resting start is needed: the estimator keeps its own
+    running reference of the session.
+
+    Args:
+        segments: emotion (or alias), length (s, at least 10) and optionally intensity (default 1;
+            0 gives the person's resting values).
+        seed: random seed of the signals (and of the person, when ``subject`` is None).
+        subject: the simulated person (default: ``SubjectProfile.random(0, seed)``).
+        cardiac / channels: as for :func:`simulate_recording`.
 
     Raises:
         UsageError: no segments, an unknown emotion, or a segment under 10 s.
@@ -369,12 +379,14 @@ def simulate_session(
     parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     spans = []
     t0 = 0.0
-    for i, (emo, secs) in enumerate(segments):
-        rec = simulate_recording(emo, float(secs), subject, seed * 1000 + i, cardiac=cardiac, channels=channels)
+    for i, seg in enumerate(segments):
+        emo, secs = seg[0], float(seg[1])
+        intensity = float(seg[2]) if len(seg) > 2 else 1.0
+        rec = simulate_recording(emo, secs, subject, seed * 1000 + i, intensity=intensity, cardiac=cardiac, channels=channels)
         for ch, (t, v) in rec.signals.items():
             parts.setdefault(ch, []).append((t + t0, v))
-        spans.append((t0, t0 + float(secs), rec.segments[0][2]))
-        t0 += float(secs)
+        spans.append((t0, t0 + secs, rec.segments[0][2]))
+        t0 += secs
     signals = {ch: (np.concatenate([p[0] for p in ps]), np.concatenate([p[1] for p in ps])) for ch, ps in parts.items()}
     return Recording(signals, spans, subject, seed)
 
@@ -438,108 +450,17 @@ def write_recording_csv(recording: Recording, path: str | Path, force: bool = Fa
     return atomic_write_text(path, recording_csv(recording), force=force)
 
 
-# --------------------------------------------------------------------------------------------------
-# the training set
-
-#: Simulation protocol of :func:`synthetic_dataset` (seconds): a resting baseline recording, then one
-#: recording per emotion; feature windows are taken at every hop inside each recording.
-BASELINE_S = 30.0
-EPISODE_S = 30.0
-CARDIAC_MIX = (("ecg", 0.6), ("ppg", 0.25), ("hr", 0.15))
-
-
-def synthetic_dataset(
-    n_subjects: int,
-    seed: int,
-    *,
-    n_windows: int = 8,
-    config=None,
-    progress: Callable[[int, int], None] | None = None,
-):
-    """Simulate ``n_subjects`` people × 8 emotions and turn them into estimator training samples (SYNTHETIC).
-
-    Per subject: a :data:`BASELINE_S` rest recording (its windows' per-feature median is the
-    baseline) and one :data:`EPISODE_S` recording per emotion at a random intensity (0.6–1.4);
-    the cardiac channel is ECG, PPG or a heart-rate channel (:data:`CARDIAC_MIX`); every sample is
-    ``n_windows`` consecutive windows of one recording.
-
-    Args:
-        n_subjects: how many simulated people.
-        seed: random seed (subjects, intensities, signals).
-        n_windows: windows per sample (the estimator's map height).
-        config: a :class:`~musicgen.emotion.features.WindowConfig` (default 10 s / 1 s).
-        progress: called as ``progress(done, total)`` after each recording.
-
-    Returns:
-        a :class:`~musicgen.emotion.features.FeatureDataset` labelled as synthetic.
-    """
-    from musicgen.emotion.features import FeatureDataset, WindowConfig, features_for_signals
-
-    cfg = config or WindowConfig()
-    if n_subjects < 1:
-        raise UsageError(f"need at least one subject, got {n_subjects}")
-    ends_base = np.arange(cfg.length_s, BASELINE_S + 1e-9, cfg.hop_s)
-    ends_ep = np.arange(cfg.length_s, EPISODE_S + 1e-9, cfg.hop_s)
-    if ends_ep.size < n_windows:
-        raise UsageError(f"episodes of {EPISODE_S} s hold only {ends_ep.size} windows, fewer than {n_windows}")
-    vals, masks, bases, labels, groups = [], [], [], [], []
-    total = n_subjects * (1 + len(EMOTIONS))
-    done = 0
-    kinds = [k for k, _ in CARDIAC_MIX]
-    probs = np.array([p for _, p in CARDIAC_MIX])
-    for s in range(n_subjects):
-        subject = SubjectProfile.random(s, seed)
-        rng = np.random.default_rng([seed, s, 3])
-        cardiac = str(rng.choice(kinds, p=probs / probs.sum()))
-        base_rec = simulate_recording("neutral", BASELINE_S, subject, seed * 7919 + 1, intensity=0.0, cardiac=cardiac)
-        bv, _ = features_for_signals(base_rec.signals, ends_base, cfg)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            baseline = np.nanmedian(bv, axis=0)
-        done += 1
-        if progress:
-            progress(done, total)
-        for e, emo in enumerate(EMOTIONS):
-            intensity = float(rng.uniform(0.6, 1.4))
-            rec = simulate_recording(emo, EPISODE_S, subject, seed * 7919 + 2 + e, intensity=intensity, cardiac=cardiac)
-            v, m = features_for_signals(rec.signals, ends_ep, cfg)
-            for a in range(0, ends_ep.size - n_windows + 1):
-                vals.append(v[a : a + n_windows])
-                masks.append(m[a : a + n_windows])
-                bases.append(baseline)
-                labels.append(e)
-                groups.append(s)
-            done += 1
-            if progress:
-                progress(done, total)
-    labels_arr = np.asarray(labels, dtype=np.int64)
-    targets = np.eye(len(EMOTIONS), dtype=np.float32)[labels_arr]
-    va = np.asarray([EMOTION_VA[EMOTIONS[i]] for i in labels_arr], dtype=np.float32)
-    return FeatureDataset(
-        values=np.asarray(vals, dtype=np.float32),
-        mask=np.asarray(masks, dtype=bool),
-        baseline=np.asarray(bases, dtype=np.float32),
-        targets=targets,
-        va=va,
-        labels=labels_arr,
-        groups=np.asarray(groups, dtype=np.int64),
-        source=f"synthetic (NeuroKit2 simulation, {n_subjects} simulated subject{'s' if n_subjects != 1 else ''}, seed {seed})",
-    )
-
-
 __all__ = [
-    "BASELINE_S",
-    "EPISODE_S",
     "EmotionResponse",
     "FACE_CONFUSION",
     "RESPONSES",
     "Recording",
+    "SIMULATOR_VERSION",
     "SIM_RATES",
     "SubjectProfile",
     "parse_segments",
     "recording_csv",
     "simulate_recording",
     "simulate_session",
-    "synthetic_dataset",
     "write_recording_csv",
 ]

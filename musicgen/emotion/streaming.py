@@ -1,15 +1,17 @@
-"""Streaming inference: per-stream state (baseline, recent windows, smoothing) → a timeline of estimates.
+"""Streaming inference: per-stream state (the person's reference, recent windows, smoothing) → a timeline of estimates.
 
-The baseline is the per-feature median of the first ``baseline_windows`` windows in which that
-feature was measured (21 windows = the first 30 s at the default geometry): **a session should
-start with ~30 s at rest**, as lab protocols do. Until then the median so far is used. Before
-``T`` windows exist the map repeats its earliest window. Estimates are smoothed by
-:class:`HysteresisSmoother` so the label does not flicker.
+Per-person baselines: a real user's resting levels are unknown and a session may start in any
+state, so no resting start is assumed. Each feature is compared with :class:`SessionReference` —
+the running median (and spread) of this session so far — next to its absolute level; see
+:mod:`musicgen.emotion.network` for the map. Estimates are smoothed by :class:`HysteresisSmoother`
+so the label does not flicker.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -19,7 +21,7 @@ import numpy as np
 from musicgen.emotion.contract import CHANNELS, Diagnostics, Source
 from musicgen.emotion.features import FEATURES, StreamingFeatures, WindowFeatures, window_features
 from musicgen.emotion.labels import EMOTIONS, EmotionCondition
-from musicgen.emotion.network import Estimator, build_maps, load_estimator
+from musicgen.emotion.network import Estimator, ReferenceConfig, encode_features, encode_rows, load_estimator
 from musicgen.emotion.sources import open_source, read_all
 from musicgen.errors import InputError, UsageError
 
@@ -27,32 +29,63 @@ from musicgen.errors import InputError, UsageError
 MODALITY_ORDER = ("ecg", "ppg", "hr", "eda", "rsp", "temp", "face")
 
 
-class BaselineTracker:
-    """Per-feature resting baseline: the median of the first ``n`` measured values of each feature."""
+class SessionReference:
+    """The person's own reference: running robust statistics of this session so far.
 
-    def __init__(self, n: int, n_features: int = len(FEATURES)):
-        self.n = n
-        self.store = np.full((n, n_features), np.nan)
-        self.count = np.zeros(n_features, dtype=int)
+    No resting start is assumed. Every ``stride_s`` of stream (counted from the session's first
+    window) a window's encoded features enter a store, ``delay_s`` after the window's end (so the
+    present state is compared with the session before it, not with itself); the store keeps the
+    last ``horizon_s``; the reference is the per-feature median of the store, the spread 1.4826 × its median absolute
+    deviation (the SD for normal data), and the maturity ``min(1, stored × stride_s / mature_s)``.
+    Early in a session the reference is the first few windows themselves, so changes read ~0 and
+    maturity is low; the network was trained on sessions that start in any emotion, with this
+    same reference, and learns to lean on absolute levels (and the face) until the reference matures.
 
-    def update(self, values: np.ndarray, mask: np.ndarray) -> None:
-        """Offer one window's features; only features still collecting (< n values) take them."""
-        take = mask & (self.count < self.n)
-        idx = np.flatnonzero(take)
-        self.store[self.count[idx], idx] = values[idx]
-        self.count[idx] += 1
+    Args:
+        config: stride, horizon and maturity time (s).
+        hop_s: the window hop (s).
+        n_features: F.
+    """
 
-    def baseline(self) -> np.ndarray:
-        """(F,) medians so far (NaN for features never measured)."""
-        out = np.full(self.store.shape[1], np.nan)
-        have = self.count > 0
-        if have.any():
-            import warnings
+    def __init__(self, config: ReferenceConfig, hop_s: float, n_features: int = len(FEATURES)):
+        self.every = max(1, int(round(config.stride_s / hop_s)))
+        self.hop_s = float(hop_s)
+        self.delay_s = float(config.delay_s)
+        self.mature = max(1.0, config.mature_s / (self.every * self.hop_s))
+        self.store: deque[np.ndarray] = deque(maxlen=max(1, int(round(config.horizon_s / (self.every * self.hop_s)))))
+        self.pending: deque[tuple[float, np.ndarray]] = deque()
+        self.origin: float | None = None
+        nan = np.full(n_features, np.nan)
+        self._stats = (nan, nan.copy(), 0.0)
 
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                out[have] = np.nanmedian(self.store[:, have], axis=0)
-        return out
+    def wants(self, end: float) -> bool:
+        """Whether the window ending at ``end`` (s) enters the store (the first window always does)."""
+        if self.origin is None:
+            return True
+        return int(round((end - self.origin) / self.hop_s)) % self.every == 0
+
+    def update(self, end: float, values: np.ndarray, mask: np.ndarray) -> None:
+        """Offer one window: ``values`` (F,) encoded features, ``mask`` (F,) measured; the stream's clock is now ``end``."""
+        if self.wants(end):
+            if self.origin is None:
+                self.origin = float(end)
+            self.pending.append((float(end), np.where(mask, values, np.nan)))
+        moved = False
+        while self.pending and end - self.pending[0][0] >= self.delay_s - 1e-9:
+            self.store.append(self.pending.popleft()[1])
+            moved = True
+        if not moved:
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: a feature never measured
+            h = np.stack(self.store)
+            med = np.nanmedian(h, axis=0)
+            spread = 1.4826 * np.nanmedian(np.abs(h - med), axis=0)
+        self._stats = (med, spread, min(1.0, len(self.store) / self.mature))
+
+    def current(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """``(reference (F,), spread (F,), maturity)``; NaN for features not measured yet."""
+        return self._stats
 
 
 @dataclass(frozen=True)
@@ -63,11 +96,15 @@ class SmoothingConfig:
         tau_s: time constant (s) of the exponential moving average of probabilities and valence/arousal.
         margin: a new class must lead the current one by this much (smoothed probability) ...
         dwell_s: ... continuously for this long (s) before the label switches.
+
+    The defaults were chosen on the development seeds (1000–1019) of
+    :mod:`~musicgen.emotion.evaluation`: a single window's flicker never switches the label, yet a
+    real change shows within a few seconds (3 s / 0.10 / 3 s lagged enough to cost accuracy).
     """
 
     tau_s: float = 3.0
-    margin: float = 0.10
-    dwell_s: float = 3.0
+    margin: float = 0.05
+    dwell_s: float = 1.0
 
 
 class HysteresisSmoother:
@@ -152,8 +189,29 @@ def _condition(p: np.ndarray, va: np.ndarray) -> EmotionCondition:
     return EmotionCondition(tuple(float(x) for x in p), float(np.clip(va[0], -1, 1)), float(np.clip(va[1], -1, 1)))
 
 
+def session_references(
+    ends: np.ndarray, values: np.ndarray, mask: np.ndarray, config: ReferenceConfig, hop_s: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What :class:`SessionReference` says at each window of one session, in one call (training, evaluation).
+
+    Args:
+        ends: (N,) window ends (s), in order. values: (N, F) encoded features. mask: (N, F) measured.
+        config / hop_s: as for :class:`SessionReference`.
+
+    Returns:
+        ``(reference (N, F), spread (N, F), maturity (N,))``, each window's state after it was offered.
+    """
+    ref = SessionReference(config, hop_s, values.shape[1])
+    n = len(ends)
+    med, spread, mat = np.full(values.shape, np.nan), np.full(values.shape, np.nan), np.zeros(n)
+    for i in range(n):
+        ref.update(float(ends[i]), values[i], mask[i])
+        med[i], spread[i], mat[i] = ref.current()
+    return med, spread, mat
+
+
 class EstimatorSession:
-    """Per-stream state: baseline, the last ``T`` windows, smoothing. Feed :class:`WindowFeatures` in order.
+    """Per-stream state: the person's reference, the last ``T`` map rows, smoothing. Feed :class:`WindowFeatures` in order.
 
     Args:
         estimator: the model (default: the shipped one).
@@ -162,29 +220,33 @@ class EstimatorSession:
 
     def __init__(self, estimator: Estimator | None = None, smoothing: SmoothingConfig | None = SmoothingConfig()):
         self.est = estimator or load_estimator()
-        self.base = BaselineTracker(self.est.baseline_windows)
-        self.hist: list[WindowFeatures] = []
+        self.reference = SessionReference(self.est.reference, self.est.config.hop_s)
+        self.rows: deque[np.ndarray] = deque(maxlen=self.est.n_windows)
+        self.modalities: deque[tuple[str, ...]] = deque(maxlen=self.est.n_windows)
         self.smoother = HysteresisSmoother(smoothing) if smoothing is not None else None
+
+    def observe(self, wf: WindowFeatures) -> tuple[np.ndarray, np.ndarray]:
+        """Offer a window to the reference only (no estimate); returns its encoded values and mask."""
+        enc = encode_features(wf.values)
+        self.reference.update(wf.end, enc, wf.mask)
+        return enc, wf.mask
 
     def update(self, wf: WindowFeatures) -> Estimate:
         """The estimate after window ``wf``."""
-        self.base.update(wf.values, wf.mask)
-        self.hist.append(wf)
+        enc, mask = self.observe(wf)
+        med, spread, mat = self.reference.current()
+        self.rows.append(encode_rows(enc[None], mask[None], med[None], spread[None], np.array([mat]), self.est.norm)[0])
+        self.modalities.append(wf.modalities)
         T = self.est.n_windows
-        if len(self.hist) > T:
-            del self.hist[0]
-        rows = [self.hist[0]] * (T - len(self.hist)) + self.hist
-        values = np.stack([r.values for r in rows])[None]
-        mask = np.stack([r.mask for r in rows])[None]
-        maps = build_maps(values, mask, self.base.baseline()[None], self.est.norm)
-        p, va = self.est.predict(maps)
+        rows = [self.rows[0]] * (T - len(self.rows)) + list(self.rows)
+        p, va = self.est.predict(np.stack(rows, axis=1)[None])
         raw = _condition(p[0], va[0])
         if self.smoother is not None:
             sp, sva = self.smoother.update(wf.end, p[0], va[0])
             cond = _condition(sp, sva)
         else:
             cond = raw
-        used = set().union(*(r.modalities for r in self.hist))
+        used = set().union(*self.modalities)
         mods = tuple(m for m in MODALITY_ORDER if m in used)
         return Estimate(wf.end, cond, mods, raw)
 
@@ -242,9 +304,10 @@ def latest_estimate(
 ) -> Estimate:
     """The estimate at the end of a recorded (or growing) file, for ``generate --live FILE``.
 
-    Reads the file once, then computes only the windows that matter: the baseline windows at the
-    start and the last ``T`` + 10 windows (the smoother's warm-up), so a long file costs one parse.
-    Equal to the last :func:`estimate_stream` estimate up to the smoother's warm-up.
+    Reads the file once, then computes only the windows that matter: those the session reference
+    holds (one every ``stride_s`` over its horizon) and the last ``T`` + 10 windows (the map and the
+    smoother's warm-up), so a long file costs one parse. Equal to the last :func:`estimate_stream`
+    estimate up to the smoother's warm-up.
 
     Raises:
         InputError: missing/unusable file, or less than one window of usable signal.
@@ -273,19 +336,32 @@ def latest_estimate(
     ends = t0 + cfg.length_s + cfg.hop_s * np.arange(int(math.floor((times[-1] + 0.5 * cfg.hop_s - t0 - cfg.length_s) / cfg.hop_s)) + 1)
     if ends.size == 0:
         raise InputError(src.name, f"less than one {cfg.length_s:g}-s window of signal ({times[-1] - t0:.1f} s)", reason="too short")
-    tail = est.n_windows + 10
-    head = np.arange(min(est.baseline_windows, ends.size))
-    last = np.arange(max(0, ends.size - tail), ends.size)
-    pick = np.unique(np.concatenate([head, last]))
-    session = EstimatorSession(est, smoothing)
     diag = src.diagnostics
+
+    def features(i: int) -> WindowFeatures:
+        return window_features(signals, float(ends[i]), cfg, stream_start=t0, diagnostics=diag, where=src.name, seen=set(signals))
+
+    first = None  # the stream's first usable window anchors the reference's stride
+    for i in range(ends.size):
+        wf = features(i)
+        if wf.mask.any():
+            first = (i, wf)
+            break
+    if first is None:
+        raise InputError(src.name, "no window had a usable signal", reason="no signal")
+    session = EstimatorSession(est, smoothing)
+    ref = session.reference
+    tail = np.arange(max(first[0], ends.size - (est.n_windows + 10)), ends.size)  # map history + the smoother's warm-up
+    grid = np.arange(first[0], tail[0], ref.every)
+    grid = grid[grid >= tail[0] - ref.every * ref.store.maxlen]  # older windows have left the reference's horizon
     result = None
-    for i in pick:
-        wf = window_features(signals, float(ends[i]), cfg, stream_start=t0, diagnostics=diag, where=src.name, seen=set(signals))
+    for i in np.unique(np.concatenate([[first[0]], grid, tail])):
+        wf = first[1] if i == first[0] else features(int(i))
         if not wf.mask.any():
             continue
-        if i < last[0]:
-            session.base.update(wf.values, wf.mask)  # baseline only; the map history starts at the tail
+        if i < tail[0]:
+            if ref.origin is None or ref.wants(wf.end):
+                session.observe(wf)  # the reference only; the map history starts at the tail
             continue
         result = session.update(wf)
     if result is None:
@@ -294,12 +370,13 @@ def latest_estimate(
 
 
 __all__ = [
-    "BaselineTracker",
     "Estimate",
     "EstimatorSession",
     "HysteresisSmoother",
     "MODALITY_ORDER",
+    "SessionReference",
     "SmoothingConfig",
     "estimate_stream",
+    "session_references",
     "latest_estimate",
 ]

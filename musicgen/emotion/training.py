@@ -1,119 +1,187 @@
-"""Training the estimator on SYNTHETIC people (and DEAP, for those who have it); held-out reports.
+"""Training the estimator on SYNTHETIC sessions (and DEAP, for those who have it), the way it is used.
 
-The shipped weights are made by ``musicgen emotion train --out musicgen/weights/estimator.pt --force``
-with the defaults of :class:`EstimatorTrainConfig`.
+Every training window is encoded exactly as :class:`~musicgen.emotion.streaming.EstimatorSession`
+encodes it live: face probabilities as log-ratios, compared with the running reference of its own
+session so far (:func:`~musicgen.emotion.streaming.session_references`), stacked with the ``T``
+windows before it. Sessions start in any state (see :mod:`~musicgen.emotion.sessions`), so the
+model learns to read a person without a resting start. Per sample, whole modality groups are
+removed at random (robustness to missing sensors), and windows in the first seconds after a change
+of emotion count less (no estimator can know at once).
+
+The shipped weights are ``musicgen emotion train --out musicgen/weights/estimator.pt --force``:
+the defaults of :class:`EstimatorTrainConfig` are their recipe.
 """
 
 from __future__ import annotations
 
 import math
 import time as _time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from musicgen.emotion.features import FEATURES, FEATURES_VERSION, MODALITY_GROUPS, FeatureDataset, WindowConfig
+from musicgen.emotion.features import FEATURES, MODALITY_GROUPS, WindowConfig
+from musicgen.emotion.labels import EMOTIONS
 from musicgen.emotion.network import (
-    FORMAT_VERSION,
+    MAP_CHANNELS,
     EmotionNetClass,
     Estimator,
     Normalisation,
-    build_maps,
+    ReferenceConfig,
+    encode_features,
+    encode_rows,
     forget_loaded_estimators,
-    load_estimator,
 )
+from musicgen.emotion.sessions import SessionWindows, simulate_training_sessions
+from musicgen.emotion.streaming import session_references
 from musicgen.errors import UsageError
 
 
 @dataclass(frozen=True)
 class EstimatorTrainConfig:
-    """Training settings (defaults train the shipped estimator on 2 CPU cores in a few minutes).
+    """Training settings; the defaults are the recipe of the shipped estimator.
 
     Attributes:
-        seed: seeds simulation, splits, initialisation and batching.
-        train_subjects / test_subjects: simulated people for training / the held-out report.
+        seed: seeds simulation, initialisation and batching.
+        sessions: simulated training sessions (one simulated person each).
         epochs, batch_size, lr, weight_decay: optimisation (Adam, cosine decay).
         va_weight: weight of the valence/arousal MSE next to the class cross-entropy.
-        drop_prob: per-sample probability of removing each modality group in training (robustness to missing sensors).
-        n_windows: T. channels / hidden: model size.
+        lag_ramp_s: a window's weight grows from 0.05 to 1 over this many seconds after its
+            segment began (``(lag − 1 s) / lag_ramp_s``, clipped).
+        drop_prob: per-sample probability of removing each modality group (robustness to missing sensors).
+        rest_keep: share of sessions starting with a neutral segment that keep it (the others start
+            streaming at their second segment): a resting start must not become the model's prior.
+        late_starts: extra copies of each session that start streaming at a random later segment
+            (a person already in some state when the session begins; the reference starts afresh).
+        face_bias_sd: per session, every face expression's probabilities are multiplied by
+            ``exp(N(0, face_bias_sd))`` (then renormalised): people whose resting face an analyser
+            reads as, say, contemptuous, beyond the simulator's own spread of such biases.
+        reference_delay_s: see :class:`~musicgen.emotion.network.ReferenceConfig`.
+        n_windows: T, windows per map. channels / hidden: model size.
     """
 
     seed: int = 0
-    train_subjects: int = 28
-    test_subjects: int = 8
-    epochs: int = 60
+    sessions: int = 200
+    epochs: int = 20
     batch_size: int = 128
     lr: float = 3e-3
     weight_decay: float = 1e-4
     va_weight: float = 0.5
+    lag_ramp_s: float = 4.0
     drop_prob: tuple[tuple[str, float], ...] = (("cardiac", 0.2), ("eda", 0.2), ("rsp", 0.3), ("temp", 0.4), ("face", 0.35))
-    n_windows: int = 8
+    rest_keep: float = 0.25
+    late_starts: int = 1
+    face_bias_sd: float = 0.5
+    reference_delay_s: float = 20.0
+    n_windows: int = 12
     channels: int = 16
     hidden: int = 64
 
 
-def _dataset_cache_path(kind: str, n_subjects: int, seed: int, n_windows: int, cfg: WindowConfig) -> Path:
-    from musicgen.paths import cache_dir
+@dataclass
+class EncodedSessions:
+    """Training windows encoded as map rows, with what is needed to stack each one's history.
 
-    tag = f"{kind}-v{FORMAT_VERSION}.{FEATURES_VERSION}-n{n_subjects}-s{seed}-T{n_windows}-L{cfg.length_s:g}-h{cfg.hop_s:g}-r{cfg.rsp_length_s:g}"
-    return cache_dir() / "emotion" / f"{tag}.npz"
+    Attributes:
+        rows: (W, channels, F) float32 map rows (:func:`~musicgen.emotion.network.encode_rows`).
+        first: (W,) index of the first row of each window's session (histories stop there).
+        data: the windows (labels, targets, lags).
+        norm: the statistics the rows were encoded with.
+    """
 
+    rows: np.ndarray
+    first: np.ndarray
+    data: SessionWindows
+    norm: Normalisation
 
-def synthetic_split(
-    n_subjects: int, seed: int, n_windows: int, config: WindowConfig, *, cache: bool = True,
-    progress: Callable[[int, int], None] | None = None,
-) -> FeatureDataset:
-    """:func:`~musicgen.emotion.simulate.synthetic_dataset`, cached under the user cache folder."""
-    from musicgen.emotion.simulate import synthetic_dataset
-
-    path = _dataset_cache_path("synthetic", n_subjects, seed, n_windows, config)
-    if cache and path.exists():
-        try:
-            return FeatureDataset.load(path)
-        except Exception:  # noqa: BLE001 - a broken cache is rebuilt
-            pass
-    data = synthetic_dataset(n_subjects, seed, n_windows=n_windows, config=config, progress=progress)
-    if cache:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            data.save(path)
-        except OSError:
-            pass
-    return data
+    def maps(self, index: np.ndarray, n_windows: int) -> np.ndarray:
+        """Maps (len(index), channels, T, F) of the windows at ``index`` (earliest row repeated at a session's start)."""
+        idx = np.asarray(index)[:, None] + np.arange(-n_windows + 1, 1)[None, :]
+        idx = np.maximum(idx, self.first[np.asarray(index)][:, None])
+        return np.ascontiguousarray(self.rows[idx].transpose(0, 2, 1, 3))
 
 
-def _augment_mask(mask: np.ndarray, rng: np.random.Generator, drop_prob: dict[str, float]) -> np.ndarray:
-    """Remove whole modality groups at random per sample, never all of a sample's present groups."""
-    n = mask.shape[0]
+def encode_sessions(data: SessionWindows, reference: ReferenceConfig, hop_s: float, norm: Normalisation | None = None) -> EncodedSessions:
+    """Run every session through the live reference and encode its windows (fitting ``norm`` when None).
+
+    Raises:
+        UsageError: no windows.
+    """
+    if len(data) == 0:
+        raise UsageError("no training windows")
+    enc = encode_features(data.values)
+    mask = np.isfinite(enc)
+    med = np.full(enc.shape, np.nan)
+    spread = np.full(enc.shape, np.nan)
+    mat = np.zeros(len(data))
+    first = np.zeros(len(data), dtype=np.int64)
+    for sl in data.session_slices():
+        med[sl], spread[sl], mat[sl] = session_references(data.ends[sl], enc[sl], mask[sl], reference, hop_s)
+        first[sl] = sl.start
+    norm = norm or Normalisation.fit(enc, med)
+    return EncodedSessions(encode_rows(enc, mask, med, spread, mat, norm), first, data, norm)
+
+
+def session_views(data: SessionWindows, rest_keep: float, late_starts: int, rng: np.random.Generator) -> SessionWindows:
+    """The sessions as streams that start at different points (see :class:`EstimatorTrainConfig`).
+
+    A segment boundary is where ``lag`` falls. Each session keeps its neutral first segment with
+    probability ``rest_keep`` (else it starts at its second segment), and gains ``late_starts``
+    copies starting at a random later boundary; every copy is a new session (its own reference).
+    """
+    parts = []
+    for sl in data.session_slices():
+        lag = data.lag[sl]
+        starts = np.concatenate([[0], np.flatnonzero(np.diff(lag) < 0) + 1])
+        first = 0
+        if starts.size > 1 and data.labels[sl][0] == EMOTIONS.index("neutral") and rng.random() >= rest_keep:
+            first = int(starts[1])
+        views = [first] + [int(rng.choice(starts[1:])) for _ in range(late_starts if starts.size > 1 else 0)]
+        for v in views:
+            idx = np.arange(sl.start + v, sl.stop)
+            parts.append(SessionWindows(data.values[idx], data.ends[idx], np.full(idx.size, len(parts), dtype=np.int64),
+                                        data.targets[idx], data.va[idx], data.labels[idx], data.lag[idx], data.source))
+    return SessionWindows.concat(parts, data.source)
+
+
+def with_face_bias(data: SessionWindows, sd: float, rng: np.random.Generator) -> SessionWindows:
+    """A copy whose face probabilities carry a random per-session bias (``p · exp(N(0, sd))``, renormalised)."""
+    if sd <= 0:
+        return data
+    face = list(MODALITY_GROUPS["face"])
+    values = data.values.copy()
+    for sl in data.session_slices():
+        p = values[sl][:, face].astype(np.float64) * np.exp(rng.normal(0.0, sd, size=len(face)))
+        with np.errstate(invalid="ignore"):
+            values[sl, face[0] : face[-1] + 1] = (p / np.nansum(p, axis=1, keepdims=True)).astype(np.float32)
+    return SessionWindows(values, data.ends, data.session, data.targets, data.va, data.labels, data.lag, data.source)
+
+
+def _drop_modalities(maps: np.ndarray, rng: np.random.Generator, drop_prob: dict[str, float]) -> np.ndarray:
+    """Zero whole modality groups at random per map (all channels, all windows), never all groups a map has."""
     groups = list(MODALITY_GROUPS)
-    present = np.stack([mask[:, :, list(MODALITY_GROUPS[g])].any(axis=(1, 2)) for g in groups], axis=1)
-    drop = rng.random((n, len(groups))) < np.array([drop_prob.get(g, 0.0) for g in groups])
-    drop &= present
-    all_gone = (present & ~drop).sum(axis=1) == 0
-    if all_gone.any():
-        for i in np.flatnonzero(all_gone):
-            keep = rng.choice(np.flatnonzero(present[i])) if present[i].any() else None
-            if keep is not None:
-                drop[i, keep] = False
-    out = mask.copy()
+    mask_ch = MAP_CHANNELS.index("mask")
+    present = np.stack([maps[:, mask_ch][:, :, list(MODALITY_GROUPS[g])].any(axis=(1, 2)) for g in groups], axis=1)
+    drop = (rng.random(present.shape) < np.array([drop_prob.get(g, 0.0) for g in groups])) & present
+    for i in np.flatnonzero(present.any(axis=1) & ~(present & ~drop).any(axis=1)):
+        drop[i, rng.choice(np.flatnonzero(present[i]))] = False
     for k, g in enumerate(groups):
-        cols = list(MODALITY_GROUPS[g])
         rows = np.flatnonzero(drop[:, k])
         if rows.size:
-            out[np.ix_(rows, np.arange(mask.shape[1]), cols)] = False
-    return out
+            maps[np.ix_(rows, np.arange(maps.shape[1]), np.arange(maps.shape[2]), list(MODALITY_GROUPS[g]))] = 0.0
+    return maps
 
 
 def fit_estimator(
-    train: FeatureDataset,
+    train: SessionWindows,
     config: EstimatorTrainConfig = EstimatorTrainConfig(),
     window: WindowConfig = WindowConfig(),
     *,
     progress: Callable[[int, int], None] | None = None,
 ) -> Estimator:
-    """Train an :class:`EmotionNet` on ``train`` (soft-target cross-entropy + ``va_weight`` × MSE).
+    """Train an ``EmotionNet`` on whole sessions (soft-target cross-entropy + ``va_weight`` × MSE).
 
     Runs on one CPU thread (a model this small gains nothing from more, and loses much when the
     cores are shared), which also makes it deterministic for a given ``config.seed``.
@@ -124,39 +192,45 @@ def fit_estimator(
     import torch
 
     if len(train) == 0:
-        raise UsageError("no training samples")
+        raise UsageError("no training windows")
+    reference = ReferenceConfig(delay_s=config.reference_delay_s)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _fit(train, config, window, progress)
+        rng = np.random.default_rng([config.seed, 5])
+        views = with_face_bias(session_views(train, config.rest_keep, config.late_starts, rng), config.face_bias_sd, rng)
+        return _fit(encode_sessions(views, reference, window.hop_s), config, window, reference, progress)
     finally:
         torch.set_num_threads(threads)
 
 
-def _fit(train: FeatureDataset, config: EstimatorTrainConfig, window: WindowConfig, progress) -> Estimator:
+def _fit(enc: EncodedSessions, config: EstimatorTrainConfig, window: WindowConfig, reference: ReferenceConfig, progress) -> Estimator:
     import torch
 
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    norm = Normalisation.fit(train)
-    arch = {"n_features": len(FEATURES), "n_windows": config.n_windows, "channels": config.channels, "hidden": config.hidden}
+    data = enc.data
+    arch = {"n_features": len(FEATURES), "n_windows": config.n_windows, "in_channels": len(MAP_CHANNELS),
+            "channels": config.channels, "hidden": config.hidden}
     model = EmotionNetClass()(**arch)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    steps_per_epoch = int(math.ceil(len(train) / config.batch_size))
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs * steps_per_epoch)
-    targets = torch.from_numpy(train.targets.astype(np.float32))
-    va_t = torch.from_numpy(train.va.astype(np.float32))
+    n = len(data)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs * int(math.ceil(n / config.batch_size)))
+    targets = torch.from_numpy(data.targets.astype(np.float32))
+    va_t = torch.from_numpy(data.va.astype(np.float32))
+    lag = np.where(np.isfinite(data.lag), data.lag, 1e9)
+    weight = torch.from_numpy(np.clip((lag - 1.0) / max(config.lag_ramp_s, 1e-6), 0.05, 1.0).astype(np.float32))
     drop_prob = dict(config.drop_prob)
     model.train()
     for epoch in range(config.epochs):
-        mask = _augment_mask(train.mask, rng, drop_prob)
-        maps = torch.from_numpy(build_maps(train.values, mask, train.baseline, norm))
-        order = torch.from_numpy(rng.permutation(len(train)))
-        for a in range(0, len(train), config.batch_size):
+        order = rng.permutation(n)
+        for a in range(0, n, config.batch_size):
             idx = order[a : a + config.batch_size]
-            logits, va = model(maps[idx])
-            loss = -(targets[idx] * torch.log_softmax(logits, dim=1)).sum(1).mean()
-            loss = loss + config.va_weight * ((va - va_t[idx]) ** 2).mean()
+            maps = torch.from_numpy(_drop_modalities(enc.maps(idx, config.n_windows), rng, drop_prob))
+            logits, va = model(maps)
+            w = weight[idx]
+            ce = -(targets[idx] * torch.log_softmax(logits, dim=1)).sum(1)
+            loss = (w * ce).sum() / w.sum() + config.va_weight * ((va - va_t[idx]) ** 2).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -164,20 +238,25 @@ def _fit(train: FeatureDataset, config: EstimatorTrainConfig, window: WindowConf
         if progress:
             progress(epoch + 1, config.epochs)
     model.eval()
-    n_params = sum(p.numel() for p in model.parameters())
-    meta = {"arch": arch, "parameters": int(n_params), "train_config": {
-        "seed": config.seed, "epochs": config.epochs, "batch_size": config.batch_size, "lr": config.lr,
-        "weight_decay": config.weight_decay, "va_weight": config.va_weight, "drop_prob": dict(config.drop_prob)}}
-    return Estimator(model, norm, window, config.n_windows, int(round((30.0 - window.length_s) / window.hop_s)) + 1, meta)
+    meta = {"arch": arch, "parameters": int(sum(p.numel() for p in model.parameters())), "train_config": asdict(config)}
+    meta["train_config"]["drop_prob"] = dict(config.drop_prob)
+    return Estimator(model, enc.norm, window, config.n_windows, reference, meta)
 
 
 @dataclass
 class EstimatorTrainResult:
-    """What :func:`train_estimator` made: the estimator, where it was saved, and its held-out reports."""
+    """What :func:`train_estimator` made: the estimator, where it was saved, its evaluation on unseen simulated people.
+
+    Attributes:
+        estimator: the trained estimator.
+        paths: (weights, JSON) where it was saved, or None.
+        evaluation: a :class:`~musicgen.emotion.evaluation.SessionEvaluation` (None if not run).
+        seconds: wall time of the whole run.
+    """
 
     estimator: Estimator
     paths: tuple[Path, Path] | None
-    reports: list
+    evaluation: object
     seconds: float
 
 
@@ -188,27 +267,28 @@ def train_estimator(
     force: bool = False,
     deap_dir: str | Path | None = None,
     cache: bool = True,
+    workers: int = 1,
+    eval_seeds: int = 20,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> EstimatorTrainResult:
-    """Simulate data, train, evaluate on held-out simulated people (and DEAP subjects), save.
+    """Simulate sessions, train, evaluate on unseen simulated people, save.
 
     Args:
-        config: training settings.
+        config: training settings (the defaults are the shipped recipe).
         out: where to write the weights (and the ``.json`` beside them); None: do not save.
         force: overwrite existing files.
-        deap_dir: a folder of DEAP ``sXX.dat`` files to add (75 % of subjects train, 25 % held out).
-        cache: reuse simulated datasets from the user cache folder.
+        deap_dir: a folder of DEAP ``sXX.dat`` files to train on as well (each participant a session).
+        cache: reuse simulated sessions from the user cache folder.
+        workers: processes simulating sessions in parallel (the result does not depend on it).
+        eval_seeds: unseen evaluation sessions to measure (0: none); their figures go into the metadata.
         progress: called as ``progress(stage, done, total)``.
-
-    Returns:
-        an :class:`EstimatorTrainResult`; its reports are labelled with the data they were measured on.
 
     Raises:
         OutputExistsError / UsageError: ``out`` exists without ``force``, or cannot be written.
         InputError: unreadable DEAP files.
     """
     from musicgen._files import check_writable
-    from musicgen.emotion.report import classification_report
+    from musicgen.emotion.evaluation import DEFAULT_FIRST_SEED, evaluate_unseen_sessions
 
     t_start = _time.perf_counter()
     if out is not None:
@@ -219,86 +299,39 @@ def train_estimator(
     def stage(name):
         return (lambda d, t: progress(name, d, t)) if progress else None
 
-    train = synthetic_split(config.train_subjects, config.seed, config.n_windows, window, cache=cache,
-                            progress=stage("simulating training subjects"))
-    test = synthetic_split(config.test_subjects, config.seed + 1, config.n_windows, window, cache=cache,
-                           progress=stage("simulating held-out subjects"))
-    deap_test = None
-    sources = [train.source]
+    train = simulate_training_sessions(config.sessions, config.seed, window, workers=workers, cache=cache,
+                                       progress=stage("simulating training sessions"))
     if deap_dir is not None:
-        from musicgen.emotion.deap import deap_dataset
+        from musicgen.emotion.deap import deap_sessions
 
-        deap = deap_dataset(deap_dir, n_windows=config.n_windows, config=window, progress=stage("reading DEAP"))
-        subjects = np.unique(deap.groups)
-        rng = np.random.default_rng(config.seed)
-        held = rng.choice(subjects, size=max(1, len(subjects) // 4), replace=False) if len(subjects) > 1 else np.array([], dtype=int)
-        is_test = np.isin(deap.groups, held)
-        deap_test = deap.subset(is_test) if is_test.any() else None
-        deap_train = deap.subset(~is_test)
-        train = _concat(train, deap_train)
-        sources.append(deap.source)
+        train = SessionWindows.concat([train, deap_sessions(deap_dir, config=window, progress=stage("reading DEAP"))])
     est = fit_estimator(train, config, window, progress=stage("training"))
-    reports = []
-    p, _ = est.predict_dataset(test)
-    reports.append(classification_report(test.labels, p.argmax(1), f"held-out {test.source}, all modalities"))
-    p, _ = est.predict_dataset(test, drop=("face",))
-    reports.append(classification_report(test.labels, p.argmax(1), f"held-out {test.source}, physiology only (face removed)"))
-    p, _ = est.predict_dataset(test, drop=("cardiac", "eda", "rsp", "temp"))
-    reports.append(classification_report(test.labels, p.argmax(1), f"held-out {test.source}, face only"))
-    if deap_test is not None and len(deap_test):
-        p, _ = est.predict_dataset(deap_test)
-        reports.append(classification_report(deap_test.labels, p.argmax(1), f"held-out {deap_test.source}"))
-    seconds = _time.perf_counter() - t_start
     est.meta.update({
-        "trained_on": " + ".join(sources),
+        "trained_on": train.source,
         "synthetic": deap_dir is None,
-        "heldout": {"seed": config.seed + 1, "subjects": config.test_subjects},
-        "train_subjects": config.train_subjects,
-        "train_seconds": round(seconds, 1),
-        "heldout_reports_at_training": [r.summary() for r in reports],
+        "train_sessions": config.sessions,
+        "train_windows": len(train),
     })
+    evaluation = None
+    if eval_seeds > 0:
+        seeds = list(range(DEFAULT_FIRST_SEED, DEFAULT_FIRST_SEED + eval_seeds))
+        evaluation = evaluate_unseen_sessions(est, seeds, cache=cache, progress=stage("evaluating on unseen simulated people"))
+        est.meta["evaluation_at_training"] = evaluation.summary()
+    seconds = _time.perf_counter() - t_start
+    est.meta["train_seconds"] = round(seconds, 1)
     paths = est.save(out, force=force) if out is not None else None
     if out is not None:
         forget_loaded_estimators()
-    return EstimatorTrainResult(est, paths, reports, seconds)
-
-
-def _concat(a: FeatureDataset, b: FeatureDataset) -> FeatureDataset:
-    off = int(a.groups.max()) + 1 if len(a) else 0
-    return FeatureDataset(
-        np.concatenate([a.values, b.values]), np.concatenate([a.mask, b.mask]), np.concatenate([a.baseline, b.baseline]),
-        np.concatenate([a.targets, b.targets]), np.concatenate([a.va, b.va]), np.concatenate([a.labels, b.labels]),
-        np.concatenate([a.groups, b.groups + off]), f"{a.source} + {b.source}",
-    )
-
-
-def heldout_reports(
-    estimator: Estimator | None = None, *, cache: bool = True, progress: Callable[[str, int, int], None] | None = None,
-) -> list:
-    """Re-measure an estimator on its held-out SYNTHETIC subjects (regenerated from the seed in its metadata).
-
-    Returns:
-        reports for all modalities, physiology only, and face only — each labelled synthetic.
-    """
-    from musicgen.emotion.report import classification_report
-
-    est = estimator or load_estimator()
-    h = est.meta.get("heldout", {"seed": 1, "subjects": 8})
-    cb = (lambda d, t: progress("simulating held-out subjects", d, t)) if progress else None
-    test = synthetic_split(int(h["subjects"]), int(h["seed"]), est.n_windows, est.config, cache=cache, progress=cb)
-    out = []
-    for drop, what in (((), "all modalities"), (("face",), "physiology only (face removed)"),
-                       (("cardiac", "eda", "rsp", "temp"), "face only")):
-        p, _ = est.predict_dataset(test, drop=drop)
-        out.append(classification_report(test.labels, p.argmax(1), f"held-out {test.source}, {what}"))
-    return out
+    return EstimatorTrainResult(est, paths, evaluation, seconds)
 
 
 __all__ = [
+    "EncodedSessions",
     "EstimatorTrainConfig",
     "EstimatorTrainResult",
+    "encode_sessions",
     "fit_estimator",
-    "heldout_reports",
-    "synthetic_split",
+    "session_views",
+    "with_face_bias",
     "train_estimator",
 ]

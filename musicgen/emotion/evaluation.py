@@ -1,0 +1,402 @@
+"""How well the estimator holds up: unseen simulated people (SYNTHETIC), the README demo, and one real recording.
+
+Unseen simulated sessions (:func:`evaluate_unseen_sessions`)
+-----------------------------------------------------------
+Each seed ``k`` is a new simulated person (:func:`~musicgen.emotion.simulate.simulate_session`
+simulates person 0 of seed ``k``; training sessions are people 1, 2, … of the training seed, see
+:mod:`~musicgen.emotion.sessions`, so none of them was trained on) going through all 8 emotions in
+a random order, 30 s each, with no resting start. The session is written as a contract CSV and
+estimated exactly as ``musicgen emotion estimate`` does it (file source → streaming window
+features → :class:`~musicgen.emotion.streaming.EstimatorSession` with the default smoothing).
+A window is scored when its end lies at least ``lag_s`` (12 s) into its segment and before the
+segment's end; accuracy is the share of scored windows whose smoothed label is the segment's
+emotion. Variants remove modalities: "no face" (physiology only) and "cardiac only" (the ECG).
+Each modality's features are computed independently, so a variant masks the removed modalities'
+features — the same numbers a file without those columns gives (a test checks this).
+
+Development used seeds 1000–1019; the default evaluation seeds (2000 on) were kept for reporting.
+
+The one real labelled recording (:func:`physio_event_valences`)
+---------------------------------------------------------------
+NeuroKit2's ``bio_eventrelated_100hz.csv`` (one participant, 100 Hz, ECG, EDA, RSP and a
+photosensor marking four 3-s images, labelled Negative, Neutral, Neutral, Negative in NeuroKit2's
+documentation). For each image the estimate of the 10-s window that starts at its onset is
+reported next to the label, with the estimate of the window just before it. Four events from one
+person prove little; the figures are a sanity check, not a validation.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from musicgen.emotion.features import FEATURES_VERSION, MODALITY_GROUPS, StreamingFeatures, WindowConfig, WindowFeatures
+from musicgen.emotion.labels import EMOTIONS
+from musicgen.emotion.network import Estimator, load_estimator
+from musicgen.emotion.streaming import EstimatorSession, SmoothingConfig
+from musicgen.errors import InputError, UsageError
+
+#: First seed of the default evaluation (seeds 1000–1019 were used while developing the estimator).
+DEFAULT_FIRST_SEED = 2000
+#: Scored windows end at least this long into their segment (s).
+LAG_S = 12.0
+#: Segment length of evaluation sessions (s).
+SEGMENT_S = 30.0
+#: Modality groups each variant removes.
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "all channels": (),
+    "no face": ("face",),
+    "cardiac only": ("eda", "rsp", "temp", "face"),
+}
+#: The README demo: ``musicgen emotion simulate session.csv`` with its defaults.
+DEMO_SEGMENTS: tuple[tuple[str, float], ...] = (("neutral", 30.0), ("happy", 30.0), ("sadness", 30.0))
+#: Conditions of the four images in NeuroKit2's bio_eventrelated_100hz.csv, in order (NeuroKit2's documentation).
+NEUROKIT_EVENT_CONDITIONS: tuple[str, ...] = ("Negative", "Neutral", "Neutral", "Negative")
+
+_GROUP_MODALITIES = {"cardiac": ("ecg", "ppg", "hr"), "eda": ("eda",), "rsp": ("rsp",), "temp": ("temp",), "face": ("face",)}
+_MODALITY_BITS = ("ecg", "ppg", "hr", "eda", "rsp", "temp", "face")
+
+
+def evaluation_segments(seed: int, segment_s: float = SEGMENT_S) -> list[tuple[str, float]]:
+    """The session of evaluation seed ``seed``: all 8 emotions, ``segment_s`` each, in a random order of that seed."""
+    order = np.random.default_rng([seed, 8]).permutation(len(EMOTIONS))
+    return [(EMOTIONS[int(k)], float(segment_s)) for k in order]
+
+
+def without_modalities(wf: WindowFeatures, groups: Sequence[str]) -> WindowFeatures | None:
+    """The window as a source without those modality groups would give it (None if nothing is left)."""
+    if not groups:
+        return wf
+    values, mask = wf.values.copy(), wf.mask.copy()
+    gone: set[str] = set()
+    for g in groups:
+        cols = list(MODALITY_GROUPS[g])
+        values[cols] = np.nan
+        mask[cols] = False
+        gone.update(_GROUP_MODALITIES[g])
+    if not mask.any():
+        return None
+    return WindowFeatures(wf.end, values, mask, tuple(m for m in wf.modalities if m not in gone))
+
+
+def stream_windows(path: str | Path, config: WindowConfig, sampling_rate: float | None = None) -> list[WindowFeatures]:
+    """The windows ``musicgen emotion estimate`` computes from a file (same source, same streaming features).
+
+    Raises:
+        InputError: the file is missing or unusable.
+    """
+    from musicgen.emotion.sources import open_source
+
+    src = open_source(path, sampling_rate=sampling_rate)
+    feats = StreamingFeatures(config, src.diagnostics, src.name)
+    out: list[WindowFeatures] = []
+    try:
+        for chunk in src:
+            out.extend(feats.push(chunk))
+        out.extend(feats.flush())
+    finally:
+        src.close()
+    return out
+
+
+def score_windows(times: np.ndarray, labels: Sequence[str], segments: Sequence[tuple[float, float, str]], lag_s: float = LAG_S):
+    """``(true, predicted)`` class indices of the estimates whose time lies in ``[start + lag_s, end)`` of a segment."""
+    t = np.asarray(times, dtype=float)
+    true, pred = [], []
+    for a, b, emo in segments:
+        for i in np.flatnonzero((t >= a + lag_s - 1e-9) & (t < b - 1e-9)):
+            true.append(EMOTIONS.index(emo))
+            pred.append(EMOTIONS.index(labels[i]))
+    return np.asarray(true, dtype=np.int64), np.asarray(pred, dtype=np.int64)
+
+
+def _run(est: Estimator, windows: list[WindowFeatures], groups: Sequence[str], smoothing: SmoothingConfig | None):
+    session = EstimatorSession(est, smoothing)
+    times, labels = [], []
+    for wf in windows:
+        w = without_modalities(wf, groups)
+        if w is None:
+            continue
+        e = session.update(w)
+        times.append(e.time)
+        labels.append(e.label)
+    return np.asarray(times), labels
+
+
+def _simulated_windows(segments, seed: int, config: WindowConfig, cache: bool):
+    """Simulate the session, write it as a contract CSV, stream it back into windows (cached per seed)."""
+    from musicgen.emotion.simulate import SIMULATOR_VERSION, simulate_session, write_recording_csv
+
+    path = None
+    if cache:
+        from musicgen.paths import cache_dir
+
+        tag = "-".join(f"{e[:3]}{s:g}" for e, s in segments)
+        path = (cache_dir() / "emotion" / f"eval-v{SIMULATOR_VERSION}.{FEATURES_VERSION}-L{config.length_s:g}-h{config.hop_s:g}"
+                f"-r{config.rsp_length_s:g}" / f"seed{seed}-{tag}.npz")
+        if path.exists():
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    bits = z["modalities"]
+                    return [WindowFeatures(float(e), v.astype(np.float64), np.isfinite(v),
+                                           tuple(m for k, m in enumerate(_MODALITY_BITS) if b >> k & 1))
+                            for e, v, b in zip(z["ends"], z["values"], bits)]
+            except Exception:  # noqa: BLE001 - a broken cache entry is rebuilt
+                pass
+    rec = simulate_session(list(segments), seed=seed)
+    with tempfile.TemporaryDirectory() as d:
+        csv = Path(d) / f"session-{seed}.csv"
+        write_recording_csv(rec, csv)
+        windows = stream_windows(csv, config)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            bits = np.array([sum(1 << _MODALITY_BITS.index(m) for m in w.modalities) for w in windows], dtype=np.int64)
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez_compressed(tmp, ends=np.array([w.end for w in windows]), values=np.array([w.values for w in windows]),
+                                modalities=bits)
+            tmp.replace(path)
+        except OSError:
+            pass
+    return windows
+
+
+@dataclass
+class SessionEvaluation:
+    """Window accuracy past the lag on unseen simulated sessions, per variant and seed (SYNTHETIC).
+
+    Attributes:
+        seeds: the evaluation seeds (one simulated person each).
+        accuracy: variant → (len(seeds),) accuracy per seed.
+        confusion: variant → (8, 8) counts over all seeds, rows true, columns estimated.
+        lag_s / segment_s: the scoring rule and the session design.
+        data: what the figures were measured on.
+    """
+
+    seeds: list[int]
+    accuracy: dict[str, np.ndarray]
+    confusion: dict[str, np.ndarray]
+    lag_s: float = LAG_S
+    segment_s: float = SEGMENT_S
+    data: str = ""
+    orders: dict[int, list[str]] = field(default_factory=dict)
+
+    def mean(self, variant: str) -> float:
+        """Mean accuracy over seeds."""
+        return float(np.mean(self.accuracy[variant]))
+
+    def worst(self, variant: str) -> float:
+        """Lowest accuracy of any seed."""
+        return float(np.min(self.accuracy[variant]))
+
+    def summary(self) -> dict:
+        """JSON-ready figures."""
+        return {"data": self.data, "seeds": [int(s) for s in self.seeds], "lag_s": self.lag_s, "segment_s": self.segment_s,
+                "variants": {v: {"mean": round(self.mean(v), 4), "worst": round(self.worst(v), 4),
+                                 "worst_seed": int(self.seeds[int(np.argmin(a))]), "per_seed": [round(float(x), 4) for x in a],
+                                 "confusion": self.confusion[v].tolist()}
+                             for v, a in self.accuracy.items()}}
+
+    def table_lines(self) -> list[str]:
+        """Plain-text table: one line per variant with mean and worst (and the worst seed)."""
+        n = len(self.seeds)
+        lines = [f"window accuracy past a {self.lag_s:g}-s lag, {n} unseen simulated people (seeds {self.seeds[0]}–{self.seeds[-1]}), "
+                 f"all 8 emotions in random order, {self.segment_s:g} s each — SYNTHETIC",
+                 f"  {'variant':<14} {'mean':>7} {'worst':>7}  worst seed"]
+        for v, a in self.accuracy.items():
+            lines.append(f"  {v:<14} {100 * a.mean():6.1f} % {100 * a.min():6.1f} %  {self.seeds[int(np.argmin(a))]}")
+        return lines
+
+
+def evaluate_unseen_sessions(
+    estimator: Estimator | None = None,
+    seeds: Sequence[int] | None = None,
+    *,
+    segment_s: float = SEGMENT_S,
+    lag_s: float = LAG_S,
+    variants: dict[str, tuple[str, ...]] = VARIANTS,
+    smoothing: SmoothingConfig | None = SmoothingConfig(),
+    cache: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> SessionEvaluation:
+    """Simulate unseen people through all 8 emotions and score the streamed estimates (see the module docstring).
+
+    Args:
+        estimator: the model (default: the shipped one).
+        seeds: evaluation seeds (default: 20 from :data:`DEFAULT_FIRST_SEED`).
+        segment_s / lag_s: segment length and scoring lag (s).
+        variants: name → modality groups removed.
+        smoothing: as ``musicgen emotion estimate`` (None: raw per-window labels).
+        cache: keep each seed's streamed windows in the user cache folder.
+        progress: called as ``progress(done, total)`` after each seed.
+
+    Raises:
+        UsageError: no seeds, or a segment not longer than the lag.
+    """
+    est = estimator or load_estimator()
+    seeds = list(range(DEFAULT_FIRST_SEED, DEFAULT_FIRST_SEED + 20) if seeds is None else seeds)
+    if not seeds:
+        raise UsageError("no evaluation seeds")
+    if segment_s <= lag_s:
+        raise UsageError(f"segments of {segment_s:g} s leave no window past a {lag_s:g}-s lag")
+    acc = {v: np.zeros(len(seeds)) for v in variants}
+    conf = {v: np.zeros((len(EMOTIONS), len(EMOTIONS)), dtype=np.int64) for v in variants}
+    orders = {}
+    for k, seed in enumerate(seeds):
+        segs = evaluation_segments(seed, segment_s)
+        orders[int(seed)] = [e for e, _ in segs]
+        windows = _simulated_windows(segs, int(seed), est.config, cache)
+        spans = [(i * segment_s, (i + 1) * segment_s, e) for i, (e, _) in enumerate(segs)]
+        for v, groups in variants.items():
+            times, labels = _run(est, windows, groups, smoothing)
+            true, pred = score_windows(times, labels, spans, lag_s)
+            acc[v][k] = float(np.mean(true == pred)) if true.size else 0.0
+            np.add.at(conf[v], (true, pred), 1)
+        if progress:
+            progress(k + 1, len(seeds))
+    data = (f"SYNTHETIC: {len(seeds)} unseen simulated people (NeuroKit2 simulation, seeds {seeds[0]}–{seeds[-1]}), "
+            f"8 emotions × {segment_s:g} s in random order, windows ≥ {lag_s:g} s into a segment")
+    return SessionEvaluation(seeds, acc, conf, lag_s, segment_s, data, orders)
+
+
+def baseline_handling(estimator: Estimator | None = None) -> str:
+    """How the estimator handles per-person baselines, in words, from its own settings (for ``musicgen emotion report``)."""
+    est = estimator or load_estimator()
+    r = est.reference
+    tc = est.meta.get("train_config", {})
+    text = (f"Per-person baselines: no resting start is assumed. Each feature is compared with a running reference of the "
+            f"session: the median (and spread, 1.4826 x median absolute deviation) of one window every {r.stride_s:g} s, "
+            f"taken {r.delay_s:g} s after the window ends (the present is compared with the session before it, not with "
+            f"itself), over the last {r.horizon_s / 60:g} min; the network sees each feature's absolute level, its change "
+            f"from the reference and that change in units of the session's own spread. A maturity channel says how much "
+            f"session the reference rests on (full after {r.mature_s:g} s); until then the estimate leans on absolute levels "
+            f"and the face.")
+    if tc:
+        text += (f" Training sessions start in any state: of the simulated sessions that begin at rest (40 %), "
+                 f"{100 * tc.get('rest_keep', 1.0):.0f} % keep that start, and each session is also replayed from a random "
+                 f"later segment ({tc.get('late_starts', 0)} extra start(s) a session); the simulated people differ in "
+                 f"resting heart rate, skin conductance, breathing and temperature, response gain, facial expressivity and "
+                 f"face-analyser bias (widened by a random per-session bias of SD {tc.get('face_bias_sd', 0):g} in log-ratio).")
+    return text
+
+
+def readme_demo_accuracy(
+    estimator: Estimator | None = None, *, lag_s: float = LAG_S, smoothing: SmoothingConfig | None = SmoothingConfig(),
+    cache: bool = True,
+) -> tuple[int, int, dict[str, list[str]]]:
+    """The README demo (``musicgen emotion simulate`` defaults: neutral, happy, sadness, 30 s each, seed 0), scored as above.
+
+    Returns:
+        ``(correct, scored, {segment emotion: the labels estimated past the lag})``.
+    """
+    est = estimator or load_estimator()
+    windows = _simulated_windows(DEMO_SEGMENTS, 0, est.config, cache)
+    times, labels = _run(est, windows, (), smoothing)
+    spans, t0 = [], 0.0
+    for e, s in DEMO_SEGMENTS:
+        spans.append((t0, t0 + s, e))
+        t0 += s
+    seen = {}
+    for a, b, e in spans:
+        sel = (times >= a + lag_s - 1e-9) & (times < b - 1e-9)
+        seen[e] = [labels[i] for i in np.flatnonzero(sel)]
+    true, pred = score_windows(times, labels, spans, lag_s)
+    return int((true == pred).sum()), int(true.size), seen
+
+
+@dataclass(frozen=True)
+class EventValence:
+    """The estimate around one labelled stimulus of a real recording.
+
+    Attributes:
+        onset_s: stimulus onset (s from the recording's start).
+        condition: its label (e.g. "Negative").
+        valence_before / arousal_before: the estimate of the window ending at the onset (NaN if none).
+        valence / arousal / label: the estimate of the 10-s window starting at the onset.
+    """
+
+    onset_s: float
+    condition: str
+    valence_before: float
+    arousal_before: float
+    valence: float
+    arousal: float
+    label: str
+
+
+def physio_event_valences(
+    path: str | Path,
+    *,
+    conditions: Sequence[str] = NEUROKIT_EVENT_CONDITIONS,
+    sampling_rate: float = 100.0,
+    estimator: Estimator | None = None,
+) -> list[EventValence]:
+    """Valence around each stimulus of an event-related recording (default: NeuroKit2's bio_eventrelated_100hz.csv).
+
+    The file has no time column: rows are ``sampling_rate`` apart. Stimuli are found in its
+    photosensor column (``nk.events_find``: the signal drops while an image is shown); there must be
+    exactly ``len(conditions)`` of them. The other columns are read through the signal contract
+    (the photosensor is an unknown column there and is ignored).
+
+    Raises:
+        InputError: the file is missing, has no photosensor column, or not one stimulus per condition.
+    """
+    import warnings
+
+    import neurokit2 as nk
+    import pandas as pd
+
+    from musicgen.emotion.streaming import estimate_stream
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError(p, "no such file", reason="missing")
+    try:
+        table = pd.read_csv(p)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is a bad file
+        raise InputError(p, f"not a readable CSV ({type(exc).__name__}: {exc})", reason="corrupt") from None
+    photo = [c for c in table.columns if str(c).strip().lower() == "photosensor"]
+    if not photo:
+        raise InputError(p, "no Photosensor column to find the stimuli in", reason="no events")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        events = nk.events_find(table[photo[0]].to_numpy(dtype=float), threshold_keep="below")
+    onsets = np.asarray(events["onset"], dtype=float) / sampling_rate
+    if onsets.size != len(conditions):
+        raise InputError(p, f"found {onsets.size} stimuli in the photosensor, expected {len(conditions)}", reason="no events")
+    est = estimator or load_estimator()
+    timeline = list(estimate_stream(p, estimator=est, sampling_rate=sampling_rate))
+    times = np.array([e.time for e in timeline])
+    out = []
+    for onset, cond in zip(onsets, conditions):
+        after = int(np.argmin(np.abs(times - (onset + est.config.length_s))))
+        before = np.flatnonzero(times <= onset + 1e-9)
+        b = timeline[int(before[-1])].condition if before.size else None
+        a = timeline[after].condition
+        out.append(EventValence(float(onset), str(cond), b.valence if b else float("nan"), b.arousal if b else float("nan"),
+                                a.valence, a.arousal, a.label))
+    return out
+
+
+__all__ = [
+    "DEFAULT_FIRST_SEED",
+    "DEMO_SEGMENTS",
+    "EventValence",
+    "LAG_S",
+    "NEUROKIT_EVENT_CONDITIONS",
+    "SEGMENT_S",
+    "SessionEvaluation",
+    "VARIANTS",
+    "baseline_handling",
+    "evaluate_unseen_sessions",
+    "evaluation_segments",
+    "physio_event_valences",
+    "readme_demo_accuracy",
+    "score_windows",
+    "stream_windows",
+    "without_modalities",
+]
