@@ -45,7 +45,7 @@ def main() -> None:
     print(f"SoundFont:   {sf} ({os.path.getsize(sf) / 1e6:.1f} MB)")
 
     res = musicgen.generate(args.emotion, bars=args.bars, seed=0)
-    piece = res.piece
+    piece = res.performance
     perf = audio.performance_seconds(piece)
     print(f"piece:       {args.emotion}, {args.bars} bars, {len(piece)} notes, {piece.tempo:.0f} bpm, {perf:.2f} s of music")
 
@@ -72,7 +72,7 @@ def main() -> None:
         ptimes = []
         for i in range(3):
             t0 = time.perf_counter()
-            musicgen.plot_piece(res.notation, os.path.join(td, f"p{i}.png"), emotion=res.report["emotion"])
+            musicgen.plot_piece(res.composition, os.path.join(td, f"p{i}.png"), emotion=res.report["emotion"])
             ptimes.append(time.perf_counter() - t0)
         print(f"plot_piece:  median {statistics.median(ptimes):.3f} s over 3 runs (first {ptimes[0]:.3f} s)")
 

@@ -93,7 +93,8 @@ def music21_reference(grid: np.ndarray, spec: GridSpec, rs: RuleSet, key: Key) -
     diatonic triad (music21 RomanNumerals of the key) whose pitch classes sound longest, checked at the
     strong beats via the chordified sounding pitches.
     """
-    from music21 import chord, key as m21key, note, roman, stream
+    from music21 import chord, note, roman, stream
+    from music21 import key as m21key
 
     on, dur, pitch = grid_notes(grid, spec)
     spq = spec.steps_per_quarter

@@ -1,5 +1,5 @@
-"""Shared music analysis on bar grids and note arrays: note starts, pitch-class histograms and
-Krumhansl–Schmuckler key estimation.
+"""Shared music analysis on bar grids: pitch-class histograms and Krumhansl–Schmuckler key estimation
+(note starts come from :func:`musicgen.grid.note_starts`, re-exported here).
 
 One place for what several parts of the toolkit read off music (the rules engine's chord estimate, the
 model's training losses and sampling, the rendering, the metrics), so that they all agree.
@@ -15,43 +15,34 @@ from __future__ import annotations
 
 import numpy as np
 
-from musicgen.grid import ONSET, SILENT
+from musicgen.grid import SILENT, note_starts
 
 #: Krumhansl & Kessler (1982) probe-tone profiles, tonic first.
 KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+#: Bellman–Budge profiles (H. Bellman 2005, "About the determination of key of a musical excerpt", from
+#: chord statistics of tonal music), tonic first. Its minor profile has the harmonic minor's leading tone.
+BB_MAJOR = np.array([16.80, 0.86, 12.95, 1.41, 13.49, 11.93, 1.25, 20.28, 1.80, 8.04, 0.62, 10.57])
+BB_MINOR = np.array([18.16, 0.69, 12.99, 13.34, 1.07, 11.15, 1.38, 21.07, 7.49, 1.53, 0.92, 10.21])
+PROFILE_SETS = {"kk": (KK_MAJOR, KK_MINOR), "bb": (BB_MAJOR, BB_MINOR)}
 
 
-def key_profiles() -> np.ndarray:
+def key_profiles(kind: str = "kk") -> np.ndarray:
     """(24, 12) float64 standardised key profiles (zero mean, unit norm): rows 0..11 are the major
-    keys on C..B, rows 12..23 the minor keys."""
-    rows = [np.roll(KK_MAJOR, t) for t in range(12)] + [np.roll(KK_MINOR, t) for t in range(12)]
+    keys on C..B, rows 12..23 the minor keys. ``kind``: "kk" (Krumhansl–Kessler, what
+    :func:`estimate_keys` uses) or "bb" (Bellman–Budge).
+
+    Raises:
+        KeyError: another ``kind``.
+    """
+    major, minor = PROFILE_SETS[kind]
+    rows = [np.roll(major, t) for t in range(12)] + [np.roll(minor, t) for t in range(12)]
     prof = np.asarray(rows)
     prof = prof - prof.mean(axis=1, keepdims=True)
     return prof / np.linalg.norm(prof, axis=1, keepdims=True)
 
 
 _PROFILES = key_profiles()
-
-
-def note_starts(cells: np.ndarray) -> np.ndarray:
-    """Boolean array of note starts, shaped like ``cells`` (..., steps, pitches) read with the steps of
-    all bars of a piece as one sequence: an ONSET cell, or a HOLD with nothing sounding before it at that
-    pitch (as :func:`musicgen.grid.grid_notes` reads it).
-
-    Args:
-        cells: int (N, bars, steps, pitches), (N, steps, pitches) or (steps, pitches) of 0/1/2.
-    """
-    c = np.asarray(cells)
-    single = c.ndim == 2
-    if single:
-        c = c[None]
-    flat = c.reshape(c.shape[0], -1, c.shape[-1])
-    snd = flat != SILENT
-    prev = np.zeros_like(snd)
-    prev[:, 1:] = snd[:, :-1]
-    out = ((flat == ONSET) | (snd & ~prev)).reshape(c.shape)
-    return out[0] if single else out
 
 
 def pitch_class_histograms(cells: np.ndarray, lowest_pitch: int, weight: str = "duration") -> np.ndarray:
@@ -116,8 +107,11 @@ def mode_in_key_frame(pc_hist: np.ndarray, tonic: int = 0) -> np.ndarray:
 
 
 __all__ = [
+    "BB_MAJOR",
+    "BB_MINOR",
     "KK_MAJOR",
     "KK_MINOR",
+    "PROFILE_SETS",
     "estimate_keys",
     "key_correlations",
     "key_profiles",

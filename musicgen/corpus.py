@@ -39,15 +39,15 @@ import hashlib
 import json
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 
 from musicgen.errors import InputError, UsageError
 from musicgen.grid import Grid, GridSpec, piece_to_grid
-from musicgen.piece import NOTE_DTYPE, DEFAULT_RESOLUTION, Key, Piece, Track
+from musicgen.piece import DEFAULT_RESOLUTION, Key, Piece, Track
 
 COLLECTIONS = ("ryansMammoth", "oneills1850", "airdsAirs")
 
@@ -201,7 +201,7 @@ def tempo_for(piece: Piece, tune_type_: str) -> float:
 
 def nearest_emotion(valence: float, arousal: float) -> str:
     """The class of :data:`~musicgen.emotion.EMOTIONS` whose (valence, arousal) position is nearest."""
-    from musicgen.emotion.labels import EMOTION_VA, EMOTIONS
+    from musicgen.conditions import EMOTION_VA, EMOTIONS
 
     d = [(valence - EMOTION_VA[e][0]) ** 2 + (arousal - EMOTION_VA[e][1]) ** 2 for e in EMOTIONS]
     return EMOTIONS[int(np.argmin(d))]
@@ -375,7 +375,7 @@ def build_corpus(
     seen: set[str] = set()
     pieces: list[Piece] = []
     metas: list[TuneMeta] = []
-    for src, piece, meta in results:
+    for _src, piece, meta in results:
         if piece is None:
             skipped[str(meta)] += 1
             continue
@@ -443,7 +443,7 @@ class Corpus:
         self.path = path
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "Corpus":
+    def load(cls, path: str | Path | None = None) -> Corpus:
         """Load a corpus built by :func:`build_corpus` (default: :func:`musicgen.paths.default_corpus_path`).
 
         Raises:
@@ -498,12 +498,12 @@ class Corpus:
         (onset step, duration in steps, MIDI pitch)."""
         return self._steps[self._offsets[i] : self._offsets[i + 1]]
 
-    def grid(self, i: int, spec: GridSpec | None = None) -> tuple[Grid, "QuantisationReport"]:  # noqa: F821
+    def grid(self, i: int, spec: GridSpec | None = None) -> tuple[Grid, QuantisationReport]:  # noqa: F821
         """Tune ``i`` on a dense bar grid of ``spec`` (default 12 steps per quarter), with its report."""
         return piece_to_grid(self.piece(i), spec)
 
 
-def summarize(corpus: Corpus) -> dict:
+def corpus_counts(corpus: Corpus) -> dict:
     """Counts per collection, split, meter, mode, tune type and emotion, for reports."""
     out = {}
     for k in ("collection", "split", "meter", "mode", "tune_type", "emotion"):

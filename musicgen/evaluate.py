@@ -28,9 +28,10 @@ import math
 import operator
 import os
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,7 @@ __all__ = [
     "discover_files",
     "evaluate_paths",
     "evaluate_pieces",
-    "summarise",
+    "metric_summary",
     "report_to_json",
     "report_to_csv",
     "metric_columns",
@@ -367,13 +368,13 @@ def evaluate_paths(
         for r in results:
             rows.extend(r or [])
     cols = metric_columns(rule_names)
-    return {"files": rows, "summary": summarise(rows, cols)}
+    return {"files": rows, "summary": metric_summary(rows, cols)}
 
 
 # ---------------------------------------------------------------------------------------- reports
 
 
-def summarise(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+def metric_summary(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
     """Mean, population std, min, max and count of each metric over the rows where it is defined."""
     cols = list(columns) if columns is not None else metric_columns()
     out: dict[str, dict[str, Any]] = {}

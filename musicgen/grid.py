@@ -79,7 +79,7 @@ class GridSpec:
         """MIDI pitch of the last pitch index."""
         return self.lowest_pitch + self.n_pitches - 1
 
-    def with_meter(self, numerator: int, denominator: int) -> "GridSpec":
+    def with_meter(self, numerator: int, denominator: int) -> GridSpec:
         """The same spec in another meter."""
         return GridSpec(self.steps_per_quarter, self.lowest_pitch, self.n_pitches, int(numerator), int(denominator))
 
@@ -230,6 +230,26 @@ def piece_to_grid(
     return grid, report
 
 
+def note_starts(cells: np.ndarray) -> np.ndarray:
+    """Boolean array of note starts, shaped like ``cells`` (..., steps, pitches), reading the steps of all
+    bars of a piece as one sequence: an ONSET cell, or a HOLD with nothing sounding before it at that
+    pitch (a continuation with nothing to continue starts a note).
+
+    Args:
+        cells: int (N, bars, steps, pitches), (N, steps, pitches) or (steps, pitches) of 0/1/2.
+    """
+    c = np.asarray(cells)
+    single = c.ndim == 2
+    if single:
+        c = c[None]
+    flat = c.reshape(c.shape[0], -1, c.shape[-1])
+    snd = flat != SILENT
+    prev = np.zeros_like(snd)
+    prev[:, 1:] = snd[:, :-1]
+    out = ((flat == ONSET) | (snd & ~prev)).reshape(c.shape)
+    return out[0] if single else out
+
+
 def grid_notes(data: np.ndarray, spec: GridSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Extract notes from one grid array (bars, steps, pitches).
 
@@ -239,11 +259,8 @@ def grid_notes(data: np.ndarray, spec: GridSpec) -> tuple[np.ndarray, np.ndarray
         (onset_step, duration_steps, midi_pitch) int arrays, sorted by onset then pitch.
     """
     flat = np.asarray(data).reshape(-1, data.shape[-1])
-    total = flat.shape[0]
     sounding = flat != SILENT
-    prev = np.zeros_like(sounding)
-    prev[1:] = sounding[:-1]
-    starts = (flat == ONSET) | (sounding & ~prev)
+    starts = note_starts(flat)
     nxt_hold = np.zeros_like(sounding)
     nxt_hold[:-1] = flat[1:] == HOLD
     ends = sounding & ~nxt_hold  # last step of a note
@@ -255,7 +272,6 @@ def grid_notes(data: np.ndarray, spec: GridSpec) -> tuple[np.ndarray, np.ndarray
     st_t, st_p, en_t = st_t[o1], st_p[o1], en_t[o2]
     dur = en_t - st_t + 1
     order = np.lexsort((st_p, st_t))
-    assert total >= 0
     return st_t[order].astype(np.int64), dur[order].astype(np.int64), (st_p[order] + spec.lowest_pitch).astype(np.int64)
 
 

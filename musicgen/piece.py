@@ -129,7 +129,7 @@ class Piece:
         track=None,
         resolution: int = DEFAULT_RESOLUTION,
         **kwargs,
-    ) -> "Piece":
+    ) -> Piece:
         """Build a Piece from parallel arrays of tick onsets, tick durations and MIDI pitches.
 
         ``velocity`` defaults to 80 and ``track`` to 0. Quarter-note times are derived from ticks.
@@ -164,7 +164,7 @@ class Piece:
         return piece
 
     @classmethod
-    def empty(cls, **kwargs) -> "Piece":
+    def empty(cls, **kwargs) -> Piece:
         """A piece with no notes."""
         return cls(notes=np.zeros(0, dtype=NOTE_DTYPE), **kwargs)
 
@@ -172,7 +172,7 @@ class Piece:
         """Sort notes in place by (onset_tick, track, pitch, duration_tick); a no-op when already sorted."""
         self.notes = sort_notes(self.notes)
 
-    def copy(self, **changes) -> "Piece":
+    def copy(self, **changes) -> Piece:
         """A deep copy of the arrays, with any field replaced by ``changes``."""
         out = replace(
             self,
@@ -231,7 +231,7 @@ class Piece:
         """Number of (first-meter) bars the notes reach into."""
         return int(np.ceil(self.end / self.bar_length - 1e-9)) if len(self) else 0
 
-    def transpose(self, semitones: int) -> "Piece":
+    def transpose(self, semitones: int) -> Piece:
         """A copy with every non-drum pitch moved by ``semitones`` (key and chords follow).
 
         Raises:

@@ -9,7 +9,7 @@ import sys
 from typer.testing import CliRunner
 
 from musicgen.cli import app
-from musicgen.emotion.labels import EMOTIONS
+from musicgen.conditions import EMOTIONS
 from musicgen.errors import InputError, OutputExistsError
 
 runner = CliRunner()

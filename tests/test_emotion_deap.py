@@ -8,9 +8,9 @@ import pickle
 import numpy as np
 import pytest
 
+from musicgen.conditions import EMOTIONS
 from musicgen.emotion.deap import CHANNEL_MAP, DEAP_RATE, deap_files, deap_sessions, load_deap_subject
 from musicgen.emotion.features import FEATURES
-from musicgen.emotion.labels import EMOTIONS
 from musicgen.errors import InputError
 
 N = 8064  # 63 s at 128 Hz, as in DEAP

@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
+from musicgen.conditions import EMOTION_VA, EMOTIONS
 from musicgen.emotion.contract import Diagnostics
 from musicgen.emotion.features import FEATURES, MODALITY_GROUPS, WindowConfig
-from musicgen.emotion.labels import EMOTION_VA, EMOTIONS
 from musicgen.emotion.network import (
     DEFAULT_WEIGHTS,
     MAP_CHANNELS,

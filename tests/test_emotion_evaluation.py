@@ -17,7 +17,7 @@ from musicgen.emotion.evaluation import (
     without_modalities,
 )
 from musicgen.emotion.features import FEATURES, MODALITY_GROUPS, WindowConfig
-from musicgen.emotion.labels import EMOTIONS
+from musicgen.conditions import EMOTIONS
 from musicgen.emotion.sessions import labelled_windows, training_session_plan
 from musicgen.emotion.simulate import recording_csv, simulate_session
 from musicgen.emotion.streaming import EstimatorSession, estimate_stream

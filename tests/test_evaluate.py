@@ -9,7 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musicgen.evaluate import METRICS, discover_files, evaluate_paths, evaluate_pieces, report_to_csv, report_to_json, summarise
+from musicgen.evaluate import (
+    METRICS,
+    discover_files,
+    evaluate_paths,
+    evaluate_pieces,
+    metric_summary,
+    report_to_csv,
+    report_to_json,
+)
 from musicgen.io import read_piece, write_midi
 from musicgen.metrics import pitch_class_entropy, scale_consistency, theme_count, theme_counts
 from musicgen.piece import Piece, Track
@@ -60,8 +68,7 @@ def folder(tmp_path_factory):
 def _run(args):
     from typer.testing import CliRunner
 
-    import musicgen.cli  # noqa: F401  (registers every command)
-    from musicgen.cli.app import app
+    from musicgen.cli import app  # every command registered
 
     return CliRunner().invoke(app, [str(a) for a in args], terminal_width=200)
 
@@ -170,7 +177,7 @@ def test_discovery_and_report_helpers(folder):
     names = [str(f)[len(str(folder)) + 1 :] for f in files]
     assert names == sorted(names) and "six8.mid" in names and names.count("six8.mid") == 1
     assert ".hidden.mid" not in names and "notes.txt" not in names and "sub/reel.mid" in names
-    s = summarise([{"a": 1.0}, {"a": None}, {"a": 3.0}], ["a", "b"])
+    s = metric_summary([{"a": 1.0}, {"a": None}, {"a": 3.0}], ["a", "b"])
     assert s["a"] == {"mean": 2.0, "std": 1.0, "min": 1.0, "max": 3.0, "n": 2}
     assert s["b"] == {"mean": None, "std": None, "min": None, "max": None, "n": 0}
     rep = {"files": [{"path": "x.mid", "pce": 1.5, "theme_count": 2, "error": None, "error_detail": None}], "summary": {}}
@@ -186,15 +193,15 @@ def test_summarise_matches_a_direct_computation():
         {"a": 7, "b": float("inf"), "path": "w"},  # a missing key counts as null
         {"a": 10, "b": 0.1, "c": 3},
     ]
-    s = summarise(rows, ["a", "b", "c", "d"])
+    s = metric_summary(rows, ["a", "b", "c", "d"])
     for col, vals in (("a", [1.0, 4.0, 7.0, 10.0]), ("b", [2.5, -1.0, 0.1]), ("c", [3.0])):
         arr = np.array(vals)
         assert s[col] == {"mean": float(arr.mean()), "std": float(arr.std()), "min": min(vals), "max": max(vals), "n": len(vals)}, col
     assert s["d"]["n"] == 0 and s["d"]["mean"] is None
     # a text column among the summarised ones is an error, as before
     with pytest.raises(ValueError):
-        summarise([{"a": "text"}], ["a"])
-    assert summarise([], ["a"]) == {"a": {"mean": None, "std": None, "min": None, "max": None, "n": 0}}
+        metric_summary([{"a": "text"}], ["a"])
+    assert metric_summary([], ["a"]) == {"a": {"mean": None, "std": None, "min": None, "max": None, "n": 0}}
 
 
 def test_discovery_spells_paths_as_given(folder, monkeypatch):

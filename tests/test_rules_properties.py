@@ -12,7 +12,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from musicgen.grid import GridSpec, grid_to_piece, Grid
+from musicgen.grid import Grid, GridSpec, grid_to_piece
 from musicgen.piece import Key, Piece
 from musicgen.rules import RuleSet
 

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from random_melodies import random_diatonic_phrase as phrase
 
+from musicgen.errors import OutputExistsError
 from musicgen.metrics import (
     NoteBatch,
     ThemeParams,
@@ -187,7 +188,7 @@ def test_mirex_export_roundtrip_and_score(tmp_path):
     path = write_mirex(an, tmp_path / "est.txt")
     loaded = mir_eval.io.load_patterns(str(path))
     assert [[sorted(o) for o in pat] for pat in loaded] == [[sorted(o) for o in pat] for pat in pats]
-    with pytest.raises(Exception):
+    with pytest.raises(OutputExistsError):
         write_mirex(an, path)  # exists, no force
     # ground truth: A at bars 0, 4 and 12, i.e. crotchets 0-16, 16-32 and 48-64
     notes = list(zip(p.notes["onset"].tolist(), p.notes["pitch"].astype(float).tolist()))

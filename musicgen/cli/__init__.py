@@ -1,29 +1,46 @@
 """The ``musicgen`` command line. Thin: it parses, calls the library, prints.
 
-Each command lives in its own module, which registers on :data:`musicgen.cli.app.app`.
+Each command lives in its own module, which registers on the Typer app of :mod:`musicgen.cli.base`.
+``musicgen.cli.app`` is that app with every command registered; the console script imports only the
+module of the command it runs (``musicgen evaluate`` starts without the model, emotion or plotting code).
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
 
-from musicgen.cli.app import app, err_console, print_error
+from musicgen.cli.base import err_console, print_error
 from musicgen.errors import MusicgenError
 
-# command modules (importing registers their commands)
-from musicgen.cli import data as _data  # noqa: F401,E402
-from musicgen.cli import evaluate as _evaluate  # noqa: F401,E402
-from musicgen.cli import rules as _rules  # noqa: F401,E402
-from musicgen.cli import train as _train  # noqa: F401,E402
-from musicgen.cli import generate as _generate  # noqa: F401,E402
-from musicgen.cli import emotion as _emotion  # noqa: F401,E402
-from musicgen.cli import interact as _interact  # noqa: F401,E402
-from musicgen.cli import render as _render  # noqa: F401,E402
+#: The commands, in the order ``musicgen --help`` lists them, each with the module that registers it.
+COMMANDS = ("data", "evaluate", "rules", "train", "generate", "emotion", "interact", "render")
 
 #: Click's base class of command-line errors (Typer ships its own copy of Click in newer versions).
 _CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+def load_commands(names: tuple[str, ...] | list[str] = COMMANDS) -> typer.Typer:
+    """Register the commands ``names`` (default: all) on the app and return it.
+
+    Raises:
+        ValueError: a name that is not one of :data:`COMMANDS`.
+    """
+    for name in names:
+        if name not in COMMANDS:
+            raise ValueError(f"no musicgen command {name!r}; commands: {', '.join(COMMANDS)}")
+        importlib.import_module(f"musicgen.cli.{name}")
+    from musicgen.cli.base import app
+
+    return app
+
+
+def __getattr__(name: str):
+    if name == "app":
+        return load_commands()
+    raise AttributeError(f"module 'musicgen.cli' has no attribute {name!r}")
 
 
 def main() -> None:
@@ -33,6 +50,8 @@ def main() -> None:
     a missing argument) are printed as one unwrapped ``error: ...`` line on stderr; the exit status
     is the error's (1, or 2 for usage errors; 130 when interrupted).
     """
+    args = sys.argv[1:]
+    app = load_commands([args[0]] if args and args[0] in COMMANDS else COMMANDS)
     try:
         code = app(prog_name="musicgen", standalone_mode=False)
     except MusicgenError as exc:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
 
-from musicgen.cli.app import app, console, err_console
+from musicgen.cli.base import app, console, err_console
 from musicgen.cli.progress import progress_bar
 
 data_app = typer.Typer(help="Build and inspect the fiddle corpus (music21's ryansMammoth, oneills1850, airdsAirs).", no_args_is_help=True)
@@ -18,11 +17,11 @@ app.add_typer(data_app, name="data")
 
 @data_app.command("build")
 def build(
-    out: Optional[Path] = typer.Option(None, "--out", help="Output .npz (default: the user cache, see `musicgen data info`)."),
-    collection: Optional[list[str]] = typer.Option(None, "--collection", "-c", help="Only these collections (repeatable)."),
+    out: Path | None = typer.Option(None, "--out", help="Output .npz (default: the user cache, see `musicgen data info`)."),
+    collection: list[str] | None = typer.Option(None, "--collection", "-c", help="Only these collections (repeatable)."),
     workers: int = typer.Option(max(1, min(4, os.cpu_count() or 1)), "--workers", "-j", min=1, help="Parsing processes."),
-    limit_files: Optional[int] = typer.Option(None, "--limit-files", min=1, help="Only the first N ABC files per collection (quick look)."),
-    limit_tunes: Optional[int] = typer.Option(None, "--limit-tunes", min=1, help="Only the first N tunes of each ABC file (quick look)."),
+    limit_files: int | None = typer.Option(None, "--limit-files", min=1, help="Only the first N ABC files per collection (quick look)."),
+    limit_tunes: int | None = typer.Option(None, "--limit-tunes", min=1, help="Only the first N tunes of each ABC file (quick look)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing corpus file."),
 ) -> None:
     """Convert music21's fiddle tunes into the cached dataset (grids + metadata + derived emotion labels).
@@ -55,13 +54,13 @@ def build(
 
 
 @data_app.command("info")
-def info(path: Optional[Path] = typer.Argument(None, help="Corpus file (default: the user cache).")) -> None:
+def info(path: Path | None = typer.Argument(None, help="Corpus file (default: the user cache).")) -> None:
     """Summarise a built corpus: counts per collection, split, meter, mode, tune type and derived emotion."""
-    from musicgen.corpus import Corpus, summarize
+    from musicgen.corpus import Corpus, corpus_counts
 
     c = Corpus.load(path)
     console.print(f"[bold]{c.path}[/]: {len(c)} tunes")
-    for k, counts in summarize(c).items():
+    for k, counts in corpus_counts(c).items():
         t = Table(title=k)
         t.add_column(k)
         t.add_column("tunes", justify="right")

@@ -1,6 +1,6 @@
 """``musicgen emotion``: estimate emotions from physiological / facial-expression signals; train and report the estimator.
 
-Registered on :data:`musicgen.cli.app.app`. Thin: every command calls a documented library
+Registered on :data:`musicgen.cli.base.app`. Thin: every command calls a documented library
 function (:mod:`musicgen.emotion.streaming`, :mod:`musicgen.emotion.training`, :mod:`musicgen.emotion.report`,
 :mod:`musicgen.emotion.simulate`). Heavy imports (torch, NeuroKit2) happen inside the commands.
 """
@@ -14,7 +14,7 @@ from typing import Optional
 
 import typer
 
-from musicgen.cli.app import app, console, err_console
+from musicgen.cli.base import app, console, err_console
 
 emotion_app = typer.Typer(
     help=(

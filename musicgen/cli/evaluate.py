@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from musicgen.cli.app import app, console, err_console, error_line, print_error
+from musicgen.cli.base import app, console, err_console, error_line, print_error
 from musicgen.errors import MusicgenError
 
 
@@ -23,13 +22,13 @@ def _fmt(v) -> str:
 
 @app.command("evaluate")
 def evaluate_cmd(
-    paths: List[Path] = typer.Argument(..., help="Files and folders (folders are searched recursively for .mid .midi .xml .musicxml .mxl .abc).", show_default=False, metavar="PATH"),
-    json_out: Optional[Path] = typer.Option(None, "--json", metavar="FILE", help="Write the per-file report (and summary) as JSON."),
-    csv_out: Optional[Path] = typer.Option(None, "--csv", metavar="FILE", help="Write the per-file report as CSV."),
+    paths: list[Path] = typer.Argument(..., help="Files and folders (folders are searched recursively for .mid .midi .xml .musicxml .mxl .abc).", show_default=False, metavar="PATH"),
+    json_out: Path | None = typer.Option(None, "--json", metavar="FILE", help="Write the per-file report (and summary) as JSON."),
+    csv_out: Path | None = typer.Option(None, "--csv", metavar="FILE", help="Write the per-file report as CSV."),
     workers: int = typer.Option(1, "--workers", "-j", min=1, help="Processes to use (results keep sorted path order)."),
-    rules: Optional[str] = typer.Option(None, "--rules", "-r", metavar="NAME|PATH", help="Add rule scores (rule_<name>, r_f) from a shipped rule set or a .toml file."),
-    plot: Optional[Path] = typer.Option(None, "--plot", metavar="FILE", help="Draw the distribution of each metric as a PNG (one panel per metric)."),
-    against: Optional[Path] = typer.Option(None, "--against", metavar="REF", help="With --plot: evaluate this reference file or folder too and overlay it (same bins), e.g. real music against generated."),
+    rules: str | None = typer.Option(None, "--rules", "-r", metavar="NAME|PATH", help="Add rule scores (rule_<name>, r_f) from a shipped rule set or a .toml file."),
+    plot: Path | None = typer.Option(None, "--plot", metavar="FILE", help="Draw the distribution of each metric as a PNG (one panel per metric)."),
+    against: Path | None = typer.Option(None, "--against", metavar="REF", help="With --plot: evaluate this reference file or folder too and overlay it (same bins), e.g. real music against generated."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing --json / --csv files."),
 ) -> None:
     """Score music files: pitch-class entropy (MusPy's), themes, scale consistency, polyphony, pitch range, rest ratio, note density and more.
@@ -71,7 +70,7 @@ def evaluate_cmd(
             raise _usage(f"--against {against}: no such file or folder")
     except MusicgenError as exc:
         print_error(exc)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
 
     with progress_bar("evaluating", err_console, transient=True) as bar:
         task = bar.add_task("evaluating", total=None)
@@ -83,7 +82,7 @@ def evaluate_cmd(
             report = evaluate_paths([str(p) for p in paths], workers=workers, rules=rules, progress=cb)
         except MusicgenError as exc:
             print_error(exc)
-            raise typer.Exit(exc.exit_code)
+            raise typer.Exit(exc.exit_code) from None
 
     files = report["files"]
     ok = [f for f in files if f["error"] is None]
@@ -113,7 +112,7 @@ def evaluate_cmd(
             err_console.print(f"wrote {csv_out}")
     except MusicgenError as exc:
         print_error(exc)
-        raise typer.Exit(exc.exit_code)
+        raise typer.Exit(exc.exit_code) from None
 
     if plot is not None and ok:
         from musicgen.plot import plot_metrics
@@ -129,7 +128,7 @@ def evaluate_cmd(
             err_console.print(f"wrote {plot}")
         except MusicgenError as exc:
             print_error(exc)
-            raise typer.Exit(exc.exit_code)
+            raise typer.Exit(exc.exit_code) from None
 
     if not ok:
         raise typer.Exit(1)

@@ -8,11 +8,10 @@ results the same way.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from musicgen.cli.app import app, console, err_console, print_line
+from musicgen.cli.base import app, console, err_console, print_line
 from musicgen.errors import UsageError
 
 
@@ -107,14 +106,14 @@ def write_media(
 @app.command("render")
 def render_cmd(
     source: Path = typer.Argument(..., help="A MIDI (.mid .midi), MusicXML (.musicxml .xml .mxl) or ABC (.abc) file.", show_default=False, metavar="FILE"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="WAV file to write (44.1 kHz, 16-bit stereo)."),
-    png: Optional[Path] = typer.Option(None, "--png", help="Also draw a piano roll (bars, chords, rule breaks) here; with --engraved, sheet music."),
-    pdf: Optional[Path] = typer.Option(None, "--pdf", help="Engraved sheet music as PDF (needs LilyPond or MuseScore)."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="WAV file to write (44.1 kHz, 16-bit stereo)."),
+    png: Path | None = typer.Option(None, "--png", help="Also draw a piano roll (bars, chords, rule breaks) here; with --engraved, sheet music."),
+    pdf: Path | None = typer.Option(None, "--pdf", help="Engraved sheet music as PDF (needs LilyPond or MuseScore)."),
     engraved: bool = typer.Option(False, "--engraved", help="Make --png engraved sheet music instead of a piano roll (needs LilyPond or MuseScore)."),
-    soundfont: Optional[Path] = typer.Option(None, "--soundfont", help="SoundFont (.sf2/.sf3); default $MUSICGEN_SOUNDFONT, then /usr/share/sounds/sf2 and other system folders."),
+    soundfont: Path | None = typer.Option(None, "--soundfont", help="SoundFont (.sf2/.sf3); default $MUSICGEN_SOUNDFONT, then /usr/share/sounds/sf2 and other system folders."),
     program: int = typer.Option(40, "--program", min=0, max=127, help="General MIDI program (0-based) for every track: 40 is the violin."),
     file_programs: bool = typer.Option(False, "--file-programs", help="Play each track with its own program from the file instead of --program."),
-    emotion: Optional[str] = typer.Option(None, "--emotion", help="Emotion to name in the piano roll's title."),
+    emotion: str | None = typer.Option(None, "--emotion", help="Emotion to name in the piano roll's title."),
     rules: str = typer.Option("violin", "--rules", help="Rule set whose broken rules the piano roll marks (name or .toml path)."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
 ) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 from rich.table import Table
 
-from musicgen.cli.app import app, console, err_console, error_line, print_line
+from musicgen.cli.base import app, console, err_console, error_line, print_line
 
 rules_app = typer.Typer(
     help="Music-theory rule sets: list them, and check MIDI / MusicXML / ABC files against one.",
@@ -20,7 +19,7 @@ app.add_typer(rules_app, name="rules")
 
 @rules_app.command("list")
 def list_cmd(
-    rules: Optional[List[str]] = typer.Option(None, "--rules", "-r", help="Show only this rule set (a shipped name or a .toml path); repeatable."),
+    rules: list[str] | None = typer.Option(None, "--rules", "-r", help="Show only this rule set (a shipped name or a .toml path); repeatable."),
 ) -> None:
     """Show the rule sets, their rules and weights (α per rule, β1 for R_F and β2 for the discriminator).
 
@@ -49,9 +48,9 @@ def list_cmd(
 
 @rules_app.command("check")
 def check_cmd(
-    files: List[Path] = typer.Argument(..., help="MIDI (.mid), MusicXML (.xml/.musicxml/.mxl) or ABC (.abc) files."),
+    files: list[Path] = typer.Argument(..., help="MIDI (.mid), MusicXML (.xml/.musicxml/.mxl) or ABC (.abc) files."),
     rules: str = typer.Option("violin", "--rules", "-r", help="Rule set: a shipped name (see `musicgen rules list`) or a .toml path."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the scores and violations as JSON here."),
+    json_out: Path | None = typer.Option(None, "--json", help="Also write the scores and violations as JSON here."),
     worst: int = typer.Option(5, "--worst", help="How many of the worst bars to show per file."),
     force: bool = typer.Option(False, "--force", help="Overwrite the --json file if it exists."),
 ) -> None:
@@ -68,7 +67,8 @@ def check_cmd(
     from rich.progress import Progress
 
     from musicgen._files import atomic_write_text, check_writable
-    from musicgen.rules import RuleSet, check_files, check_report
+    from musicgen.rule_check import check_files, check_report
+    from musicgen.rules import RuleSet
 
     if json_out is not None:
         check_writable(json_out, force)
@@ -98,7 +98,7 @@ def check_cmd(
         else:
             nv = len(sc.violations)
             console.print(f"worst bars ({nv} violation{'s' if nv != 1 else ''} in all):", highlight=False)
-            for bar, cost, vs in bars:
+            for bar, _cost, vs in bars:
                 for v in vs[:4]:
                     console.print(f"  {v.message}  [dim][{v.rule}][/]", highlight=False)
                 if len(vs) > 4:

@@ -1,8 +1,8 @@
-"""Emotions: labels and conditioning (:mod:`.labels`); live estimation from signals lives beside it."""
+"""Emotions from signals: the live estimator, its sources and its evaluation. The labels and the conditioning vector live in :mod:`musicgen.conditions` (re-exported here)."""
 
 from __future__ import annotations
 
-from musicgen.emotion.labels import (
+from musicgen.conditions import (
     EMOTION_VA,
     EMOTIONS,
     EmotionCondition,

@@ -55,8 +55,8 @@ from typing import Iterator
 
 import numpy as np
 
-from musicgen.emotion.labels import ALIASES as _EMOTION_ALIASES
-from musicgen.emotion.labels import EMOTIONS
+from musicgen.conditions import ALIASES as _EMOTION_ALIASES
+from musicgen.conditions import EMOTIONS
 
 FACE_CHANNELS: tuple[str, ...] = tuple(f"face_{e}" for e in EMOTIONS)
 #: Every signal channel a source can deliver, in this order (the columns of :attr:`Chunk.data`).

@@ -17,7 +17,7 @@ EEG, EOG and EMG are not used by the estimator.
 
 DEAP has no categorical labels: each trial's (valence, arousal) is mapped to [-1, 1] by
 ``(rating − 5) / 4`` and to a soft 8-class distribution with
-:func:`musicgen.emotion.labels.va_to_probabilities`. Reports on DEAP say "classes derived from
+:func:`musicgen.conditions.va_to_probabilities`. Reports on DEAP say "classes derived from
 valence/arousal ratings". Files are read with a restricted unpickler that only rebuilds numpy
 arrays (a pickle can otherwise run code).
 """
@@ -33,7 +33,7 @@ from typing import Callable
 
 import numpy as np
 
-from musicgen.emotion.labels import va_to_probabilities
+from musicgen.conditions import va_to_probabilities
 from musicgen.errors import InputError, UsageError
 
 DEAP_RATE = 128.0

@@ -35,7 +35,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from musicgen.emotion.features import FEATURES_VERSION, MODALITY_GROUPS, StreamingFeatures, WindowConfig, WindowFeatures
-from musicgen.emotion.labels import EMOTIONS
+from musicgen.conditions import EMOTIONS
 from musicgen.emotion.network import Estimator, load_estimator
 from musicgen.emotion.streaming import EstimatorSession, SmoothingConfig
 from musicgen.errors import InputError, UsageError

@@ -43,7 +43,7 @@ from typing import Iterator, Mapping
 
 import numpy as np
 
-from musicgen.emotion.labels import EMOTIONS
+from musicgen.conditions import EMOTIONS
 from musicgen.emotion.contract import CHANNELS, FACE_CHANNELS, Chunk, Diagnostics
 from musicgen.errors import UsageError
 

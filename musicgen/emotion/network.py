@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from musicgen.emotion.features import FEATURES, MODALITY_GROUPS, WindowConfig
-from musicgen.emotion.labels import EMOTIONS
+from musicgen.conditions import EMOTIONS
 from musicgen.errors import InputError
 from musicgen.paths import PACKAGE_DIR
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from musicgen.emotion.labels import EMOTIONS
+from musicgen.conditions import EMOTIONS
 from musicgen.errors import UsageError
 
 

@@ -33,7 +33,7 @@ from typing import Callable
 import numpy as np
 
 from musicgen.emotion.features import FEATURES_VERSION, WindowConfig, features_for_signals
-from musicgen.emotion.labels import EMOTION_VA, EMOTIONS
+from musicgen.conditions import EMOTION_VA, EMOTIONS
 from musicgen.errors import UsageError
 
 #: Bumped whenever the simulated session design changes (cached sessions carry it in their path).

@@ -61,7 +61,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from musicgen._files import atomic_write_text
-from musicgen.emotion.labels import EMOTIONS, canonical_label
+from musicgen.conditions import EMOTIONS, canonical_label
 from musicgen.emotion.contract import FACE_CHANNELS
 from musicgen.errors import UsageError
 

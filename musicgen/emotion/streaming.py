@@ -20,7 +20,7 @@ import numpy as np
 
 from musicgen.emotion.contract import CHANNELS, Diagnostics, Source
 from musicgen.emotion.features import FEATURES, StreamingFeatures, WindowFeatures, window_features
-from musicgen.emotion.labels import EMOTIONS, EmotionCondition
+from musicgen.conditions import EMOTIONS, EmotionCondition
 from musicgen.emotion.network import Estimator, ReferenceConfig, encode_features, encode_rows, load_estimator
 from musicgen.emotion.sources import open_source, read_all
 from musicgen.errors import InputError, UsageError
@@ -156,7 +156,7 @@ class Estimate:
 
     Attributes:
         time: the window's end, in the source's seconds.
-        condition: the (smoothed) :class:`~musicgen.emotion.labels.EmotionCondition`.
+        condition: the (smoothed) :class:`~musicgen.conditions.EmotionCondition`.
         modalities: the input channels behind it (``ecg``/``ppg``/``hr``, ``eda``, ``rsp``, ``temp``, ``face``).
         raw: the unsmoothed condition of this window.
     """

@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 
 from musicgen.emotion.features import FEATURES, MODALITY_GROUPS, WindowConfig
-from musicgen.emotion.labels import EMOTIONS
+from musicgen.conditions import EMOTIONS
 from musicgen.emotion.network import (
     MAP_CHANNELS,
     EmotionNetClass,

@@ -13,7 +13,6 @@ Conventions when reading notation:
 
 from __future__ import annotations
 
-import io
 from fractions import Fraction
 from pathlib import Path
 
@@ -84,7 +83,7 @@ def piece_from_stream(stream, source: str = "", title: str | None = None) -> Pie
     Raises:
         ValueError: the stream has no pitched notes.
     """
-    from music21 import harmony, meter, tempo
+    from music21 import harmony, tempo
     from music21 import key as m21key
 
     res = DEFAULT_RESOLUTION
@@ -172,7 +171,8 @@ def read_notation(path: str | Path, number: int | None = None) -> Piece:
     Raises:
         InputError: empty file ("empty"), unparsable text ("corrupt"), no notes ("no notes").
     """
-    from music21 import converter, stream as m21stream
+    from music21 import converter
+    from music21 import stream as m21stream
 
     p = Path(path)
     if p.stat().st_size == 0:

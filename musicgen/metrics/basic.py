@@ -27,11 +27,12 @@ densities are ours.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 
+from musicgen.analysis import pitch_class_histograms
 from musicgen.piece import Piece
 
 __all__ = [
@@ -94,7 +95,7 @@ class NoteBatch:
     _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
-    def from_pieces(cls, pieces: Sequence[Piece]) -> "NoteBatch":
+    def from_pieces(cls, pieces: Sequence[Piece]) -> NoteBatch:
         """Concatenate the notes of ``pieces`` (any number, including pieces without notes)."""
         n = len(pieces)
         if n == 0:
@@ -326,6 +327,13 @@ def pitch_class_entropy(b: NoteBatch) -> np.ndarray:
     log2(12) ≈ 3.585. nan when the piece has no pitched note.
     """
     return _entropy_rows(pitch_class_histogram(b))
+
+
+def pitch_class_entropy_grids(cells: np.ndarray, lowest_pitch: int) -> np.ndarray:
+    """Pitch Class Entropy in bits of each piece of bar grids (N, ..., pitches) of 0/1/2 cells, with the
+    same definition as :func:`pitch_class_entropy` (every note start counts once; a hold after silence
+    starts a note); nan for a piece without notes. ``lowest_pitch``: MIDI pitch of pitch index 0."""
+    return _entropy_rows(pitch_class_histograms(cells, lowest_pitch, "onset"))
 
 
 def windowed_pce(b: NoteBatch, windows: Sequence[int] = (1, 4)) -> dict[int, np.ndarray]:

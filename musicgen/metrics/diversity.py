@@ -25,21 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from musicgen.grid import ONSET, SILENT
+from musicgen.grid import note_starts
 
 #: Bars per window for :class:`WindowIndex`.
 WINDOW_BARS = 4
-
-
-def _starts(cells: np.ndarray) -> np.ndarray:
-    """Boolean (N, bars, steps, pitches): where a note starts (an onset, or a hold after silence)."""
-    c = np.asarray(cells)
-    n, bars, steps, p = c.shape
-    flat = c.reshape(n, bars * steps, p)
-    snd = flat != SILENT
-    prev = np.zeros_like(snd)
-    prev[:, 1:] = snd[:, :-1]
-    return ((flat == ONSET) | (snd & ~prev)).reshape(c.shape)
 
 
 def melody(cells: np.ndarray) -> np.ndarray:
@@ -52,7 +41,7 @@ def melody(cells: np.ndarray) -> np.ndarray:
     c = np.asarray(cells)
     if c.ndim != 4:
         raise ValueError(f"expected cells shaped (pieces, bars, steps, pitches), got {c.shape}")
-    st = _starts(c)
+    st = note_starts(c)
     idx = np.arange(c.shape[-1])
     return np.where(st, idx, -1).max(axis=-1)
 
@@ -69,7 +58,7 @@ def bar_rhythms(cells: np.ndarray) -> np.ndarray:
         raise ValueError(f"expected cells shaped (pieces, bars, steps, pitches), got {c.shape}")
     if c.shape[2] > 62:
         raise ValueError(f"bar rhythm codes hold at most 62 steps per bar, got {c.shape[2]}")
-    on = _starts(c).any(axis=-1)  # (N, bars, steps)
+    on = note_starts(c).any(axis=-1)  # (N, bars, steps)
     weights = np.left_shift(np.int64(1), np.arange(c.shape[2], dtype=np.int64))
     return (on.astype(np.int64) * weights).sum(axis=-1)
 
@@ -163,7 +152,7 @@ class WindowIndex:
     window: int = WINDOW_BARS
 
     @classmethod
-    def from_tunes(cls, tunes: list[np.ndarray], window: int = WINDOW_BARS) -> "WindowIndex":
+    def from_tunes(cls, tunes: list[np.ndarray], window: int = WINDOW_BARS) -> WindowIndex:
         """Index every window of every tune (each tune a cells array (bars, steps, pitches), any length)."""
         sigs: set = set()
         for cells in tunes:

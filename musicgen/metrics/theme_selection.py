@@ -23,8 +23,8 @@ with at least ``min_notes`` notes in a view with a theme becomes a contrasting s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 

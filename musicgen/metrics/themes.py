@@ -69,9 +69,9 @@ Export: :func:`mirex_patterns` / :func:`themes_to_mirex` give the repeated theme
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

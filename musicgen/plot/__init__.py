@@ -8,16 +8,16 @@ engraved scores, and the timeline of a live session.
     >>> engrave(piece, "piece.pdf")                                     # needs LilyPond or MuseScore
 
 Modules: :mod:`.piano_roll` (:func:`plot_piece`), :mod:`.distributions` (:func:`plot_metrics`),
-:mod:`.engraving` (:func:`engrave`), :mod:`.session` (:func:`plot_session`), :mod:`.figure` (the Agg
-canvas and PNG encoding they share). Everything is written atomically; an existing file is only replaced
+:mod:`.engraving` (:func:`engrave`), :mod:`.session` (:func:`plot_session`); they share the Agg canvas
+and PNG encoding of :mod:`musicgen._figure`. Everything is written atomically; an existing file is only replaced
 with ``force=True``.
 """
 
 from __future__ import annotations
 
+from musicgen._figure import DPI
 from musicgen.plot.distributions import metrics_figure, plot_metrics
 from musicgen.plot.engraving import Engraver, EngraverError, EngraverMissing, engrave, find_engraver
-from musicgen.plot.figure import DPI
 from musicgen.plot.piano_roll import bar_chords, chord_symbol, piano_roll_figure, piano_roll_size, plot_piece
 from musicgen.plot.session import plot_session, session_figure
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
+from musicgen._figure import DPI, new_figure, png_bytes
 from musicgen._files import atomic_write_bytes
 from musicgen.errors import UsageError
-from musicgen.plot.figure import DPI, new_figure, png_bytes
-
 
 
 def _metric_values(report: dict, metric: str) -> np.ndarray:

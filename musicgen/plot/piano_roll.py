@@ -18,15 +18,15 @@ atomically; an existing file is only replaced with ``force=True``.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
+from musicgen._figure import DPI, new_figure, png_bytes
 from musicgen._files import atomic_write_bytes
-from musicgen.errors import UsageError
 from musicgen.piece import PITCH_NAMES, Piece
-from musicgen.plot.figure import DPI, new_figure, png_bytes
 
 _NOTE_COLOUR = "#2f5d9e"
 #: Colours of the rules' violations, by rule kind (other kinds take the next free colour of _SPARE).
@@ -214,7 +214,7 @@ def piano_roll_figure(
         ax.axvline(t, color="#e2e5ea", lw=0.5, zorder=0.6)
     for b in range(n_bars + 1):
         ax.axvline(b * bq, color="#59626e", lw=1.0, zorder=0.7)
-    for b, names in bad_bars.items():
+    for b in bad_bars:
         ax.axvspan(b * bq, (b + 1) * bq, color=_BAR_RULE_COLOUR, alpha=0.55, lw=0, zorder=0.55)
 
     # notes: shade by velocity, rule colour where a rule is broken

@@ -11,14 +11,14 @@ whether the tempo follows the arousal.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
+from musicgen._figure import DPI, new_figure, png_bytes
 from musicgen._files import atomic_write_bytes
 from musicgen.errors import UsageError
-from musicgen.plot.figure import DPI, new_figure, png_bytes
 
 _VALENCE, _AROUSAL = "#c62828", "#1565c0"
 _MAJOR, _MINOR = "#ffcc80", "#90caf9"

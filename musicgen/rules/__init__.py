@@ -14,24 +14,14 @@ See docs/rules.md for the rule-file format, each rule's exact semantics and how 
 from __future__ import annotations
 
 from musicgen.rules.chords import DEFAULT_STRONG_BEATS, estimate_bar_chords, estimate_keys, strong_beat_steps
-from musicgen.rules.engine import (
-    DEFAULT_RULES,
-    FileCheck,
-    GridScores,
-    PieceScore,
-    RuleSet,
-    check_files,
-    check_report,
-    normalise_chords,
-    normalise_keys,
-)
+from musicgen.rules.context import normalise_chords, normalise_keys
+from musicgen.rules.engine import DEFAULT_RULES, GridScores, PieceScore, RuleSet
 from musicgen.rules.explain import Violation
 from musicgen.rules.kinds import RULE_KINDS, Outcome, Param, Rule, RuleFieldError, register_rule_kind
 
 __all__ = [
     "DEFAULT_RULES",
     "DEFAULT_STRONG_BEATS",
-    "FileCheck",
     "GridScores",
     "Outcome",
     "Param",
@@ -41,8 +31,6 @@ __all__ = [
     "RuleFieldError",
     "RuleSet",
     "Violation",
-    "check_files",
-    "check_report",
     "estimate_bar_chords",
     "estimate_keys",
     "normalise_chords",

@@ -13,11 +13,72 @@ keys and chords.
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
+import musicgen.rules.chords as ch
 from musicgen.grid import GridSpec
-from musicgen.rules import chords as ch
+from musicgen.piece import Key
+
+
+def normalise_keys(key: Any, n: int) -> np.ndarray:
+    """Keys as int (n, 2) of (tonic, mode 0 major / 1 minor); tonic -1 means "estimate".
+
+    ``key`` may be None (estimate all), a :class:`Key` (all candidates), a sequence of ``Key | None``
+    (one per candidate) or an int array (2,) / (n, 2).
+
+    Raises:
+        ValueError: a sequence or array of the wrong length.
+    """
+    out = np.full((n, 2), -1, dtype=np.int64)
+    out[:, 1] = 0
+    if key is None:
+        return out
+    if isinstance(key, Key):
+        out[:] = (key.tonic % 12, int(key.mode == "minor"))
+        return out
+    if isinstance(key, np.ndarray) or (isinstance(key, (list, tuple)) and key and not isinstance(key[0], (Key, type(None)))):
+        arr = np.asarray(key, dtype=np.int64).reshape(-1, 2)
+        if arr.shape[0] not in (1, n):
+            raise ValueError(f"{arr.shape[0]} keys for {n} candidates")
+        out[:] = arr
+        return out
+    keys = list(key)
+    if len(keys) != n:
+        raise ValueError(f"{len(keys)} keys for {n} candidates")
+    for i, k in enumerate(keys):
+        if k is not None:
+            out[i] = (k.tonic % 12, int(k.mode == "minor"))
+    return out
+
+
+def normalise_chords(chords: Any, n: int, n_bars: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Chords as (per-beat array (n, bars, K, 2) or None, chord symbols (m, 3) or None).
+
+    ``chords`` may be None (estimate per bar), chord symbols as in :attr:`Piece.chords` (float array
+    (m, 3) of onset qn, root pc, quality; applied to every candidate), or int arrays of (root pc, quality)
+    shaped (bars, 2), (n, bars, 2) (one chord per bar) or (n, bars, K, 2) (one per strong beat); a root of
+    -1 means "estimate this bar's chord".
+
+    Raises:
+        ValueError: a shape that fits none of these.
+    """
+    if chords is None:
+        return None, None
+    arr = np.asarray(chords)
+    if arr.ndim == 2 and arr.shape[1] == 3:
+        return None, arr.astype(np.float64)
+    arr = arr.astype(np.int64)
+    if arr.ndim == 2 and arr.shape == (n_bars, 2):
+        arr = arr[None, :, None, :]
+    elif arr.ndim == 3 and arr.shape[1:] == (n_bars, 2):
+        arr = arr[:, :, None, :]
+    elif not (arr.ndim == 4 and arr.shape[1] == n_bars and arr.shape[3] == 2):
+        raise ValueError(f"chords shaped {arr.shape} fit neither (bars, 2), (N, bars, 2), (N, bars, K, 2) nor symbols (m, 3)")
+    if arr.shape[0] not in (1, n):
+        raise ValueError(f"chords for {arr.shape[0]} candidates, {n} given")
+    return np.broadcast_to(arr, (n,) + arr.shape[1:]), None
 
 
 def _count_dtype(n: int):

@@ -23,19 +23,21 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
+from musicgen._toml import tomllib
 from musicgen.errors import InputError, UsageError
 from musicgen.grid import GridSpec, piece_to_grid
-from musicgen._toml import tomllib
 from musicgen.piece import Key, Piece
-from musicgen.rules.context import GridContext
+from musicgen.rules.context import GridContext, normalise_chords, normalise_keys
 from musicgen.rules.explain import Violation
-from musicgen.rules.kinds import RULE_KINDS, Outcome, Rule, RuleFieldError, aggregate
+from musicgen.rules.kinds import RULE_KINDS, InKey, Outcome, Rule, RuleFieldError, StrongBeatChordTones, aggregate
+from musicgen.rules.soft import soft_score
 
 DEFAULT_RULES = "violin"
 _TOP_FIELDS = ("name", "description", "beta_rules", "beta_disc", "rule")
@@ -178,7 +180,7 @@ def _number(table: dict, key: str, path: str, text: str | None, what: str) -> fl
     return float(v)
 
 
-def _parse(table: dict, path: str, text: str | None, default_name: str) -> "RuleSet":
+def _parse(table: dict, path: str, text: str | None, default_name: str) -> RuleSet:
     unknown = [k for k in table if k not in _TOP_FIELDS]
     if unknown:
         raise InputError(path, f"unknown field {unknown[0]!r}; expected {', '.join(_TOP_FIELDS)}", line=_line_of(text, None, unknown[0]))
@@ -199,7 +201,7 @@ def _parse(table: dict, path: str, text: str | None, default_name: str) -> "Rule
         rname = r.get("name")
         label = f"rule {i + 1}" if not isinstance(rname, str) else f"rule {rname!r}"
 
-        def fail(fld: str, msg: str) -> InputError:
+        def fail(fld: str, msg: str, label: str = label, i: int = i) -> InputError:
             return InputError(path, f"{label}, field {fld!r}: {msg}", line=_line_of(text, i, fld))
 
         if not isinstance(rname, str) or not rname:
@@ -256,65 +258,6 @@ def _as_grid_array(data: Any, spec: GridSpec) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-def normalise_keys(key: Any, n: int) -> np.ndarray:
-    """Keys as int (n, 2) of (tonic, mode 0 major / 1 minor); tonic -1 means "estimate".
-
-    ``key`` may be None (estimate all), a :class:`Key` (all candidates), a sequence of ``Key | None``
-    (one per candidate) or an int array (2,) / (n, 2).
-
-    Raises:
-        ValueError: a sequence or array of the wrong length.
-    """
-    out = np.full((n, 2), -1, dtype=np.int64)
-    out[:, 1] = 0
-    if key is None:
-        return out
-    if isinstance(key, Key):
-        out[:] = (key.tonic % 12, int(key.mode == "minor"))
-        return out
-    if isinstance(key, np.ndarray) or (isinstance(key, (list, tuple)) and key and not isinstance(key[0], (Key, type(None)))):
-        arr = np.asarray(key, dtype=np.int64).reshape(-1, 2)
-        if arr.shape[0] not in (1, n):
-            raise ValueError(f"{arr.shape[0]} keys for {n} candidates")
-        out[:] = arr
-        return out
-    keys = list(key)
-    if len(keys) != n:
-        raise ValueError(f"{len(keys)} keys for {n} candidates")
-    for i, k in enumerate(keys):
-        if k is not None:
-            out[i] = (k.tonic % 12, int(k.mode == "minor"))
-    return out
-
-
-def normalise_chords(chords: Any, n: int, n_bars: int) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Chords as (per-beat array (n, bars, K, 2) or None, chord symbols (m, 3) or None).
-
-    ``chords`` may be None (estimate per bar), chord symbols as in :attr:`Piece.chords` (float array
-    (m, 3) of onset qn, root pc, quality; applied to every candidate), or int arrays of (root pc, quality)
-    shaped (bars, 2), (n, bars, 2) (one chord per bar) or (n, bars, K, 2) (one per strong beat); a root of
-    -1 means "estimate this bar's chord".
-
-    Raises:
-        ValueError: a shape that fits none of these.
-    """
-    if chords is None:
-        return None, None
-    arr = np.asarray(chords)
-    if arr.ndim == 2 and arr.shape[1] == 3:
-        return None, arr.astype(np.float64)
-    arr = arr.astype(np.int64)
-    if arr.ndim == 2 and arr.shape == (n_bars, 2):
-        arr = arr[None, :, None, :]
-    elif arr.ndim == 3 and arr.shape[1:] == (n_bars, 2):
-        arr = arr[:, :, None, :]
-    elif not (arr.ndim == 4 and arr.shape[1] == n_bars and arr.shape[3] == 2):
-        raise ValueError(f"chords shaped {arr.shape} fit neither (bars, 2), (N, bars, 2), (N, bars, K, 2) nor symbols (m, 3)")
-    if arr.shape[0] not in (1, n):
-        raise ValueError(f"chords for {arr.shape[0]} candidates, {n} given")
-    return np.broadcast_to(arr, (n,) + arr.shape[1:]), None
-
-
 # ------------------------------------------------------------------------------------------- rule set
 class RuleSet:
     """A named list of rules with their weights α and the objective weights β1 (rules) and β2 (discriminator).
@@ -360,7 +303,7 @@ class RuleSet:
         return sorted(names)
 
     @classmethod
-    def load(cls, name_or_path: str | os.PathLike = DEFAULT_RULES) -> "RuleSet":
+    def load(cls, name_or_path: str | os.PathLike = DEFAULT_RULES) -> RuleSet:
         """Load a shipped rule set by name ("violin") or a rule file by path ("my_rules.toml").
 
         Raises:
@@ -390,7 +333,7 @@ class RuleSet:
         return cls.from_toml(res.read_text(encoding="utf-8"), str(res), default_name=s)
 
     @classmethod
-    def from_toml(cls, text: str, path: str = "<string>", default_name: str = "rules") -> "RuleSet":
+    def from_toml(cls, text: str, path: str = "<string>", default_name: str = "rules") -> RuleSet:
         """Parse a rule file's text (``path`` is used in error messages).
 
         Raises:
@@ -404,11 +347,11 @@ class RuleSet:
         return _parse(table, path, text, default_name)
 
     @classmethod
-    def from_dict(cls, table: dict, path: str = "<dict>") -> "RuleSet":
+    def from_dict(cls, table: dict, path: str = "<dict>") -> RuleSet:
         """Build a rule set from the parsed form of a rule file (same validation as :meth:`load`)."""
         return _parse(table, path, None, str(table.get("name", "rules")))
 
-    def with_weights(self, alpha: dict[str, float] | None = None, beta_rules: float | None = None, beta_disc: float | None = None) -> "RuleSet":
+    def with_weights(self, alpha: dict[str, float] | None = None, beta_rules: float | None = None, beta_disc: float | None = None) -> RuleSet:
         """A copy with some α (by rule name), β1 or β2 overridden.
 
         Raises:
@@ -603,67 +546,8 @@ class RuleSet:
 
         See :func:`musicgen.rules.soft.soft_score`.
         """
-        from musicgen.rules.soft import soft_score
-
         return soft_score(self, onset, sounding, spec, key=key, chords=chords)
 
 
-def _key_users() -> tuple[type, ...]:
-    from musicgen.rules.kinds import InKey, StrongBeatChordTones
-
-    return (InKey, StrongBeatChordTones)
-
-
-_KEY_USERS = _key_users()
-
-
-# ------------------------------------------------------------------------------------------- files
-@dataclass
-class FileCheck:
-    """The result of checking one file: its score, or the error that stopped it."""
-
-    path: str
-    score: PieceScore | None = None
-    error: str | None = None
-
-
-def check_files(paths: Iterable[str | os.PathLike], rules: str | os.PathLike | RuleSet = DEFAULT_RULES, progress=None) -> list[FileCheck]:
-    """Read and score music files (MIDI, MusicXML, ABC) against a rule set.
-
-    A file that cannot be read is recorded with its error and the others go on.
-
-    Args:
-        paths: the files.
-        rules: a rule set, a shipped set name or a rule-file path.
-        progress: optional callable called with each path after it is done.
-
-    Returns:
-        One :class:`FileCheck` per path, in order.
-
-    Raises:
-        InputError / UsageError: the rule set cannot be loaded.
-    """
-    from musicgen.errors import MusicgenError
-    from musicgen.io import read_piece
-
-    rs = rules if isinstance(rules, RuleSet) else RuleSet.load(rules)
-    out = []
-    for p in paths:
-        try:
-            out.append(FileCheck(str(p), rs.score_piece(read_piece(p))))
-        except MusicgenError as exc:
-            out.append(FileCheck(str(p), error=str(exc)))
-        if progress is not None:
-            progress(p)
-    return out
-
-
-def check_report(checks: Sequence[FileCheck], rules: RuleSet) -> dict:
-    """The JSON form of :func:`check_files` results:
-    ``{"rule_set", "files": [{"path", "rules", "r_f", "violations", ...}], "failures": [{"path", "error"}]}``."""
-    return {
-        "rule_set": rules.name,
-        "weights": {r.name: r.alpha for r in rules.rules},
-        "files": [dict(path=c.path, **c.score.as_dict()) for c in checks if c.score is not None],
-        "failures": [{"path": c.path, "error": c.error} for c in checks if c.error is not None],
-    }
+#: Rule kinds that read the key.
+_KEY_USERS = (InKey, StrongBeatChordTones)

@@ -29,8 +29,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+import musicgen.rules.chords as ch
 from musicgen.piece import pitch_name
-from musicgen.rules import chords as ch
 from musicgen.rules.context import tsum
 from musicgen.rules.explain import Violation, beat_of_step, format_beat, where
 
@@ -148,7 +148,7 @@ def coerce(value: Any, type_: str) -> Any:
     raise ValueError(f"unknown parameter type {type_}")  # a bug in a kind, not user input
 
 
-def aggregate(rule: "Rule", sat, events):
+def aggregate(rule: Rule, sat, events):
     """Rule score from satisfied / judged event counts (numpy arrays or torch tensors, same formula).
 
     Returns:
@@ -213,7 +213,7 @@ class Rule:
         """The kind-specific fields and their values."""
         return {k: getattr(self, k) for k in self.params}
 
-    def replace(self, **changes: Any) -> "Rule":
+    def replace(self, **changes: Any) -> Rule:
         """A copy with some fields changed (validated again)."""
         kw = dict(name=self.name, alpha=self.alpha, reward=self.reward, penalty=self.penalty, description=self.description)
         kw.update(self.param_values)

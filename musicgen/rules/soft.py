@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from musicgen.grid import GridSpec
-from musicgen.rules.context import SoftContext
+from musicgen.rules.context import SoftContext, normalise_chords, normalise_keys
 from musicgen.rules.kinds import aggregate
 
 
@@ -39,8 +39,6 @@ def soft_score(ruleset, onset: Any, sounding: Any, spec: GridSpec, key: Any = No
         ValueError: shapes that differ from each other or from ``spec``.
     """
     import torch
-
-    from musicgen.rules.engine import normalise_chords, normalise_keys
 
     if not torch.is_tensor(onset) or not torch.is_tensor(sounding):
         raise ValueError("onset and sounding must be torch tensors")

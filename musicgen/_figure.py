@@ -1,4 +1,5 @@
-"""Figures drawn off-screen with matplotlib's Agg canvas (no display, no global pyplot state)."""
+"""Figures drawn off-screen with matplotlib's Agg canvas (no display, no global pyplot state): what
+:mod:`musicgen.plot` and the training log's plot share."""
 
 from __future__ import annotations
 

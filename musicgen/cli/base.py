@@ -19,6 +19,15 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
+
+
+@app.callback()
+def _root() -> None:
+    # a callback keeps ``musicgen`` a group of commands even when the console script has registered
+    # only the one it runs (Typer would otherwise make a lone command the whole program)
+    pass
+
+
 #: Console for reports (stdout) and for messages and progress (stderr).
 console = Console()
 err_console = Console(stderr=True)
