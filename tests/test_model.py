@@ -8,18 +8,19 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from musicgen.grid import GridSpec, grid_to_piece, Grid
-from musicgen.model.data import MODEL_SPEC, WindowSampler, build_bar_dataset, pitch_class_entropy_grids, transpose_cells, tune_model_bars
+from musicgen.grid import Grid, GridSpec, grid_to_piece
+from musicgen.metrics import pitch_class_entropy_grids
+from musicgen.model.data import MODEL_SPEC, WindowSampler, build_bar_dataset, transpose_cells, tune_model_bars
 from musicgen.model.discriminator import (
     DiscriminatorConfig,
     MultiScaleDiscriminator,
     MultiScaleGroupedConv,
-    d_loss,
-    g_adv_loss,
     layer_channels,
 )
 from musicgen.model.generator import Generator, GeneratorConfig
+from musicgen.model.losses import d_loss, g_adv_loss
 from musicgen.model.vqvae import BarVQVAE, VQVAEConfig, cells_to_steps, note_f1, perplexity, soft_cells, steps_to_cells
+
 
 @pytest.fixture(autouse=True)
 def one_thread():
@@ -125,7 +126,7 @@ def test_pce_matches_metrics_module(tiny_corpus):
 
     d = build_bar_dataset(tiny_corpus, None)
     cells = np.stack([d.bars[d.offsets[k] : d.offsets[k] + 4] for k in range(3)])
-    ours = pitch_class_entropy_grids(cells)
+    ours = pitch_class_entropy_grids(cells, MODEL_SPEC.lowest_pitch)
     ref = [pitch_class_entropy(grid_to_piece(Grid(c, MODEL_SPEC))) for c in cells]
     np.testing.assert_allclose(ours, ref, atol=1e-9)
 
@@ -319,7 +320,7 @@ def _save_tiny(path, seed=0):
     from musicgen.model.checkpoint import save_checkpoint
 
     torch.manual_seed(seed)
-    vq, g, d = BarVQVAE(TINY_VQ), tiny_gen(), MultiScaleDiscriminator(TINY_D, latent_dim=TINY_VQ.latent_dim)
+    vq, g, d = BarVQVAE(TINY_VQ), tiny_gen(), MultiScaleDiscriminator(TINY_D)
     cfg = {"vqvae": TINY_VQ.as_dict(), "generator": g.cfg.as_dict(), "discriminator": TINY_D.as_dict()}
     save_checkpoint(path, cfg, vq, g, d, meta={"note": "tiny"})
     return vq, g, d
@@ -366,7 +367,7 @@ def test_sample_is_deterministic_and_seed_matters(tmp_path):
 
 def test_key_normalised_model_transposes_and_continues_in_key(tmp_path):
     from musicgen.model.api import load_model
-    from musicgen.model.checkpoint import load_checkpoint, save_checkpoint
+    from musicgen.model.checkpoint import load_checkpoint
     from musicgen.model.data import transpose_cells
 
     _save_tiny(tmp_path / "m.pt")

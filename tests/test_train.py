@@ -11,9 +11,11 @@ import pytest
 import torch
 
 from musicgen.errors import UsageError
+from musicgen.model.config import TrainConfig, apply_variant, load_config
 from musicgen.model.discriminator import DiscriminatorConfig
 from musicgen.model.generator import GeneratorConfig
-from musicgen.model.train import LOG_COLUMNS, TrainConfig, apply_variant, load_config, train
+from musicgen.model.train import train
+from musicgen.model.training_log import LOG_COLUMNS
 from musicgen.model.vqvae import VQVAEConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,7 +32,7 @@ def one_thread():
 
 def tiny_cfg(**kw) -> TrainConfig:
     base = dict(
-        vq_iterations=10, vq_batch=32, iterations=4, batch=8, n_bars=4, prev_bars=2, val_samples=4, checkpoint_every=2,
+        vq_iterations=10, vq_batch=32, iterations=4, batch=8, n_bars=4, prev_bars=2, val_samples=4, val_every=1, checkpoint_every=2,
         vqvae=VQVAEConfig(channels=16, groups=2, code_dim=4, codebook_size=16),
         generator=GeneratorConfig(channels=16, cond_emb=8, z_global=4, z_local=4, prev_channels=8, prev_emb=8, sca_reduction=4),
         discriminator=DiscriminatorConfig(ndf=12, max_channels=48),
@@ -85,7 +87,7 @@ def test_refuses_to_overwrite_a_run(tiny_corpus, tmp_path):
 
 
 def test_rule_reward_lowers_the_rule_penalty(tiny_corpus, tmp_path):
-    """With the rule term as the generator's only objective (β2 = 0, no L1/KL/auxiliary terms), a short
+    """With the rule term as the generator's only objective (β2 = 0, no L1, emotion, style or diversity terms), a short
     run raises the generator's soft R_F (the quantity the rule term optimises) during training, and ends
     above the same run without the rule reward on fixed noise."""
     from musicgen.model.api import load_model
@@ -108,13 +110,116 @@ def test_rule_reward_lowers_the_rule_penalty(tiny_corpus, tmp_path):
             onset, sounding = soft_cells(m.vqvae.decode_logits(zq))
             return float(rs.soft_score(onset, sounding, MODEL_SPEC)[0].mean())
 
-    base = dict(rules=rules, vq_iterations=300, vq_lr=5e-3, batch=16, lr=2e-3, iterations=40, aux_weight=0.0, posterior_weight=0.0, cont_fraction=0.0,
-                vqvae=VQVAEConfig(channels=16, groups=2, code_dim=4, codebook_size=64))
+    base = dict(rules=rules, vq_iterations=300, vq_lr=5e-3, batch=16, lr=2e-3, iterations=40, cont_fraction=0.0, mode_weight=0.0, density_weight=0.0,
+                line_weight=0.0, scale_weight=0.0, leap_weight=0.0, mode_seeking=0.0, vqvae=VQVAEConfig(channels=16, groups=2, code_dim=4, codebook_size=64))
     with_rules = train(tiny_cfg(**base), tmp_path / "with", corpus=tiny_corpus)
     without = train(apply_variant(tiny_cfg(**base), no_rule_reward=True), tmp_path / "without", corpus=tiny_corpus)
     log = [float(r["rule_soft"]) for r in _rows(with_rules.log_path)]
     assert np.mean(log[-5:]) > np.mean(log[:5]) + 0.02
     assert soft_r_f(with_rules.model_path) > soft_r_f(without.model_path) + 0.02
+
+
+def _scale_grid(pcs, bars=2):
+    """Cells (1, bars, 16, 60) of a melody cycling through the pitch classes ``pcs`` (octave of C5) in eighths."""
+    g = np.zeros((1, bars, 16, 60), np.int8)
+    seq = [72 + p for p in pcs]
+    for i in range(bars * 8):
+        b, st = divmod(i * 2, 16)
+        g[0, b, st, seq[i % len(seq)] - 48] = 1
+        g[0, b, st + 1, seq[i % len(seq)] - 48] = 2
+    return g
+
+
+def test_emotion_and_style_terms():
+    """The training terms of musicgen.model.losses on hand-made soft grids."""
+    from musicgen.analysis import estimate_keys
+    from musicgen.model import losses as L
+
+    major = torch.from_numpy(_scale_grid([0, 4, 7, 2, 5, 9, 11, 4]) != 0).float()
+    minor = torch.from_numpy(_scale_grid([0, 3, 7, 2, 5, 8, 11, 3]) != 0).float()
+    assert L.mode_contrast(major, 48).item() > 0.3 and L.mode_contrast(minor, 48).item() < -0.3
+    v_pos, v_neg = torch.tensor([0.8]), torch.tensor([-0.8])
+    assert L.mode_loss(major, v_pos, 48).item() < L.mode_loss(major, v_neg, 48).item()
+    assert L.mode_loss(minor, v_neg, 48).item() < L.mode_loss(minor, v_pos, 48).item()
+    # the soft correlations read the key as estimate_keys does
+    hist = np.zeros((1, 12))
+    np.add.at(hist[0], (np.arange(60) + 48) % 12, minor.sum(dim=(0, 1, 2)).numpy())
+    best = estimate_keys(hist)[0]
+    assert int(L.soft_key_correlations(minor, 48).argmax()) == best[0] + 12 * best[1]
+    # out of scale: C major notes are in C major's scale, not all in C minor's
+    assert L.out_of_scale(major, torch.tensor([0.0]), 48).item() == 0.0
+    assert L.out_of_scale(major, torch.tensor([1.0]), 48).item() > 0.2
+    assert L.out_of_scale(minor, torch.tensor([1.0]), 48).item() == 0.0  # the leading tone B belongs to minor
+    # onsets per bar, the density line, the paired density hinge
+    onset = torch.from_numpy(_scale_grid([0, 4, 7]) == 1).float()
+    npb = L.onsets_per_bar(onset)
+    assert npb.item() == 8.0
+    assert L.density_line_loss(npb, torch.tensor([0.0]), (4.0, 0.0)).item() == pytest.approx(1.0)  # ((8 - 4) / 4)^2
+    hi, lo = torch.tensor([9.0, 7.0]), torch.tensor([7.0, 7.0])
+    pair = L.paired_density_loss(hi, lo, torch.tensor([0.6, 0.6]), torch.tensor([-0.6, -0.6]), 1.5)
+    assert pair[0].item() == pytest.approx(0.0) and pair[1].item() == pytest.approx(1.8)
+    # leaps: stepwise costs nothing, octave leaps cost
+    steps = torch.from_numpy(_scale_grid([0, 2, 4, 5, 7, 5, 4, 2]) != 0).float()
+    leaps = torch.from_numpy(_scale_grid([0, 12, 0, 12]) != 0).float()
+    assert L.leap_excess(steps, 48).item() == 0.0 and L.leap_excess(leaps, 48).item() > 2.0  # (12 - 7) at every other step
+    assert L.melodic_shape_loss(leaps, 48).item() > L.melodic_shape_loss(steps, 48).item()
+    # gradients reach the soft grid
+    snd = minor.clone().requires_grad_(True)
+    (L.mode_loss(snd, v_pos, 48) + L.out_of_scale(snd, torch.tensor([0.0]), 48) + L.leap_excess(snd, 48)).sum().backward()
+    assert snd.grad is not None and snd.grad.abs().sum() > 0
+
+
+def test_mode_seeking_is_clamped():
+    from musicgen.model.losses import mode_seeking_loss
+
+    za = (torch.zeros(2, 4), torch.zeros(2, 2, 1))
+    zb = (torch.ones(2, 4), torch.ones(2, 2, 1))
+    same = torch.zeros(2, 3, 5)
+    loss, ratio = mode_seeking_loss(same, same, za, zb)
+    assert ratio.item() == 0.0 and loss.item() == pytest.approx(1.0)
+    far = torch.full((2, 3, 5), 3.0)
+    loss, ratio = mode_seeking_loss(same, far, za, zb)
+    assert ratio.item() == pytest.approx(3.0) and loss.item() == 0.0  # no reward for going further than real phrases
+
+
+def test_paired_conditions_flip_signs_and_balance():
+    from musicgen.model.data import paired_conditions
+
+    rng = np.random.default_rng(0)
+    cond = np.tile(np.r_[np.eye(8)[1], 0.75, 0.45].astype(np.float32), (300, 1))  # all happy
+    p = paired_conditions(cond, rng)
+    assert p.shape == cond.shape and np.allclose(p[:, :8].sum(1), 1.0)
+    flipped_v, flipped_a = p[:, 8] < 0, p[:, 9] < 0
+    assert flipped_v.mean() == pytest.approx(2 / 3, abs=0.1) and flipped_a.mean() == pytest.approx(2 / 3, abs=0.1)
+    assert (flipped_v | flipped_a).all()
+    assert np.all(np.abs(p[:, 8][flipped_v]) >= 0.2)
+
+
+def test_recipe_file_equals_the_defaults():
+    """`musicgen train` with no options is the recipe: examples/train_default.json holds exactly the
+    defaults of TrainConfig, and examples/paper.json the paper's settings."""
+    default = json.loads((REPO / "examples" / "train_default.json").read_text())
+    assert default == TrainConfig().as_dict()
+    assert load_config(REPO / "examples" / "train_default.json").as_dict() == TrainConfig().as_dict()
+    paper = load_config(REPO / "examples" / "paper.json")
+    assert (paper.iterations, paper.batch, paper.lr, paper.betas, paper.loss) == (1400, 64, 2e-4, (0.5, 0.999), "bce")
+
+
+def test_shipped_model_holds_no_untrained_tensors():
+    """Every parameter of the shipped generator and discriminator takes part in generation and scoring:
+    one forward pass (a free and a continued phrase, then the discriminator) gives each a gradient."""
+    from musicgen.model.api import load_model
+
+    m = load_model()
+    gen, dis = m.generator, m.discriminator
+    cond = torch.from_numpy(np.tile(np.r_[np.eye(8)[3], -0.7, -0.45].astype(np.float32), (4, 1)))
+    free = gen(cond, 8, generator=torch.Generator().manual_seed(0))
+    cont = gen(cond, 8, prev=free[:, -4:].detach(), generator=torch.Generator().manual_seed(1))
+    score = sum(o.sum() for o, _ in dis(torch.cat([free, cont]), torch.cat([cond, cond])))
+    (score + free.sum() + cont.sum()).backward()
+    for name, p in list(gen.named_parameters()) + list(dis.named_parameters()):
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+    assert set(m.meta["summary"]) >= {"gan_iterations", "vqvae_test"} and m.meta["summary"]["gan_iterations"] >= 1400
 
 
 def test_config_file_and_variants(tmp_path):
@@ -130,6 +235,9 @@ def test_config_file_and_variants(tmp_path):
     with pytest.raises(UsageError, match="unknown loss"):
         load_config(p)
     cfg = apply_variant(TrainConfig(), no_sca=True, single_scale_disc=True, no_rule_reward=True, loss="lsgan")
+    p.write_text("mode_weight = -1\n")
+    with pytest.raises(UsageError, match="mode_weight"):
+        load_config(p)
     assert (cfg.generator.use_sca, cfg.discriminator.multi_scale, cfg.rule_reward, cfg.loss) == (False, False, False, "lsgan")
     d = TrainConfig().as_dict()
     assert d["iterations"] == 1400 and d["batch"] == 64 and d["lr"] == 2e-4 and d["betas"] == [0.5, 0.999] and d["loss"] == "bce"
@@ -138,8 +246,7 @@ def test_config_file_and_variants(tmp_path):
 def test_cli_train(tiny_corpus, tmp_path):
     from typer.testing import CliRunner
 
-    import musicgen.cli  # noqa: F401
-    from musicgen.cli.app import app
+    from musicgen.cli import app  # every command registered
 
     cfg = tmp_path / "tiny.json"
     t = tiny_cfg().as_dict()

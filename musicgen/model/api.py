@@ -1,7 +1,7 @@
 """What generation uses: load a trained D2M-GAN-SCA model and sample bar grids from it.
 
     >>> from musicgen.model.api import load_model
-    >>> from musicgen.emotion.labels import from_label
+    >>> from musicgen.conditions import from_label
     >>> m = load_model()                                   # the model shipped in musicgen/weights
     >>> conds = np.stack([from_label("sad").vector()] * 8) # (N, 10)
     >>> s = m.sample(conds, n_bars=16, seed=0)

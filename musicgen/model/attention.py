@@ -2,7 +2,7 @@
 
 The source paper (Song 2025, "D2M-GAN-SCA") puts this block in its conv layers; it is CBAM's
 (Woo et al. 2018, "CBAM: Convolutional Block Attention Module", ECCV) channel-then-spatial attention.
-With ``F1`` the input feature map of ``C`` channels (see DESIGN.md §2):
+With ``F1`` the input feature map of ``C`` channels (``docs/design.md`` §5):
 
     Mc = sigmoid(MLP(AvgPool(F1)) + MLP(MaxPool(F1)))          channel attention, shape (B, C, 1[, 1])
     F2 = Mc ⊗ F1
@@ -27,7 +27,7 @@ from torch import nn
 
 
 class SpatialChannelAttention(nn.Module):
-    """CBAM-style channel attention followed by spatial attention (DESIGN.md §2, eqs. 2–3 with the typo fixed).
+    """CBAM-style channel attention followed by spatial attention (the paper's eqs. 2–3 with the typo fixed).
 
     Args:
         channels: ``C``, the number of input (and output) channels.

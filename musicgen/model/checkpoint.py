@@ -112,7 +112,7 @@ def build_models(ckpt: dict, path: str | Path = "<checkpoint>"):
             gen.load_state_dict(ckpt["generator"])
             gen.eval()
         if ckpt.get("discriminator") is not None:
-            dis = MultiScaleDiscriminator(DiscriminatorConfig.from_dict(cfg["discriminator"]), latent_dim=vq.cfg.latent_dim)
+            dis = MultiScaleDiscriminator(DiscriminatorConfig.from_dict(cfg["discriminator"]))
             dis.load_state_dict(ckpt["discriminator"])
             dis.eval()
     except (KeyError, TypeError, RuntimeError) as exc:

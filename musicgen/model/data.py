@@ -25,7 +25,7 @@ Representation (this toolkit's choice, see :data:`MODEL_SPEC`)
   played: the whole tune again), so that 16- and 32-bar windows exist for 8-bar tunes.
 * **Conditioning vector** of a tune: its derived (valence, arousal) from :mod:`musicgen.corpus`; the
   8 probabilities are, at random per sample, either the soft distribution of
-  :func:`musicgen.emotion.labels.va_to_probabilities` (what a live estimate looks like) or the one-hot
+  :func:`musicgen.conditions.va_to_probabilities` (what a live estimate looks like) or the one-hot
   of the tune's derived label (what a label request looks like).
 """
 
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from musicgen.errors import UsageError
-from musicgen.grid import HOLD, ONSET, SILENT, VIOLIN_HIGHEST, VIOLIN_LOWEST, GridSpec, piece_to_grid
+from musicgen.grid import VIOLIN_HIGHEST, VIOLIN_LOWEST, GridSpec, piece_to_grid
 
 #: The model's grid: 4 steps per quarter, MIDI 48..107, one 4/4 bar = 16 steps.
 MODEL_SPEC = GridSpec(steps_per_quarter=4, lowest_pitch=48, n_pitches=60, numerator=4, denominator=4)
@@ -56,7 +56,7 @@ class BarDataset:
         first_full: int64 (n_tunes,): index (within the tune) of its first full bar (1 after a pickup).
         pitch_lo / pitch_hi: int64 (n_tunes,): lowest / highest MIDI pitch of each tune.
         valence / arousal: float32 (n_tunes,): derived labels from the corpus.
-        emotion: int64 (n_tunes,): index in :data:`musicgen.emotion.labels.EMOTIONS` of the derived label.
+        emotion: int64 (n_tunes,): index in :data:`musicgen.conditions.EMOTIONS` of the derived label.
         corpus_index: int64 (n_tunes,): index of each tune in the corpus.
         quantisation: summed quantisation report over the tunes (dict of counts and errors in quarters).
         spec: the model grid spec.
@@ -100,7 +100,7 @@ class BarDataset:
         """Bars per tune."""
         return np.diff(self.offsets)
 
-    def subset(self, tunes: np.ndarray) -> "BarDataset":
+    def subset(self, tunes: np.ndarray) -> BarDataset:
         """A dataset of only the given tune indices (in that order)."""
         tunes = np.asarray(tunes, dtype=np.int64)
         parts = [self.bars[self.offsets[k] : self.offsets[k + 1]] for k in tunes]
@@ -194,7 +194,7 @@ def build_bar_dataset(corpus, split: str | None, spec: GridSpec = MODEL_SPEC, pr
     Raises:
         UsageError: no tune of that split is in a usable meter.
     """
-    from musicgen.emotion.labels import EMOTIONS
+    from musicgen.conditions import EMOTIONS
 
     idx = corpus.indices(split, MODEL_METERS)
     bars, lens, first, lo, hi, val, aro, emo, used, tonics, minors, shifts = [], [], [], [], [], [], [], [], [], [], [], []
@@ -261,12 +261,6 @@ def build_bar_dataset(corpus, split: str | None, spec: GridSpec = MODEL_SPEC, pr
     )
 
 
-def cells_to_channels(cells: np.ndarray) -> np.ndarray:
-    """Cells (..., steps, pitches) of 0/1/2 -> float32 (..., 2, steps, pitches): onset and hold planes."""
-    c = np.asarray(cells)
-    return np.stack([(c == ONSET), (c == HOLD)], axis=-3).astype(np.float32)
-
-
 def transpose_cells(cells: np.ndarray, shifts: np.ndarray) -> np.ndarray:
     """Shift each sample's pitch axis by ``shifts`` semitones (cells pushed off the window are dropped).
 
@@ -293,7 +287,7 @@ def condition_vectors(valence: np.ndarray, arousal: np.ndarray, emotion: np.ndar
     With probability ``onehot_prob`` (per sample; never when ``rng`` is None) the probabilities are the
     one-hot of the derived label, else the soft distribution of the (valence, arousal) point.
     """
-    from musicgen.emotion.labels import va_to_probabilities
+    from musicgen.conditions import va_to_probabilities
 
     v = np.clip(np.asarray(valence, np.float64), -1, 1)
     a = np.clip(np.asarray(arousal, np.float64), -1, 1)
@@ -303,6 +297,31 @@ def condition_vectors(valence: np.ndarray, arousal: np.ndarray, emotion: np.ndar
         pick = rng.random(v.size) < onehot_prob
         soft = np.where(pick[:, None], hard, soft)
     return np.concatenate([soft, v[:, None], a[:, None]], axis=1).astype(np.float32)
+
+
+def paired_conditions(cond: np.ndarray, rng: np.random.Generator, low: float = 0.2, high: float = 1.0) -> np.ndarray:
+    """Partner conditions (N, 10) for conditions ``cond`` (N, 10): per sample, the valence, the arousal or
+    both change sign (each case a third of the time) and get a magnitude drawn uniformly in
+    [``low``, ``high``]; the 8 probabilities are then those of the new point (one-hot of the nearest
+    class or the soft distribution, half of the time each, as :func:`condition_vectors`).
+
+    Generating the same noise under both conditions makes the condition the only difference between
+    the two pieces (the training's paired emotion terms), and mirroring the corpus' conditions balances
+    them: the corpus is three-quarters major, its partners three-quarters minor.
+    """
+    from musicgen.conditions import EMOTION_VA, EMOTIONS
+
+    c = np.asarray(cond, dtype=np.float32)
+    n = c.shape[0]
+    kind = rng.integers(0, 3, n)  # 0: valence, 1: arousal, 2: both
+    v, a = c[:, 8].astype(np.float64), c[:, 9].astype(np.float64)
+    mag_v, mag_a = rng.uniform(low, high, n), rng.uniform(low, high, n)
+    sv, sa = np.where(v >= 0, -1.0, 1.0), np.where(a >= 0, -1.0, 1.0)
+    v2 = np.where(kind != 1, sv * mag_v, v)
+    a2 = np.where(kind != 0, sa * mag_a, a)
+    centres = np.asarray([EMOTION_VA[e] for e in EMOTIONS])
+    nearest = ((centres[None, :, :] - np.stack([v2, a2], 1)[:, None, :]) ** 2).sum(-1).argmin(1)
+    return condition_vectors(v2, a2, nearest, rng)
 
 
 class WindowSampler:
@@ -317,11 +336,14 @@ class WindowSampler:
         augment: apply transposition augmentation.
     """
 
-    def __init__(self, data: BarDataset, seed: int = 0, augment: bool = True):
+    def __init__(self, data: BarDataset, seed: int = 0, augment: bool = True, balance_modes: bool = False):
         self.data = data
         self.rng = np.random.default_rng(seed)
         self.augment = augment
         lens = data.lengths.astype(np.float64)
+        if balance_modes and data.minor.any() and (~data.minor).any():
+            # as many bars of minor tunes as of major ones are drawn
+            lens = np.where(data.minor, lens / lens[data.minor].sum(), lens / lens[~data.minor].sum())
         self._p = lens / lens.sum()
         # precomputed per-tune soft condition vectors (the one-hot choice is drawn per sample)
         self._soft = condition_vectors(data.valence, data.arousal, data.emotion, None)
@@ -367,28 +389,3 @@ class WindowSampler:
     def sample_bars(self, batch: int) -> np.ndarray:
         """Draw ``batch`` single bars (augmented), int8 (batch, 16, pitches): for the VQ-VAE."""
         return self.sample(batch, 1)[0][:, 0]
-
-
-def pitch_class_entropy_grids(cells: np.ndarray, spec: GridSpec = MODEL_SPEC) -> np.ndarray:
-    """Pitch-class entropy (bits) of each piece in ``cells`` (N, bars, steps, pitches).
-
-    MusPy's definition: the histogram of *note onsets* over the 12 pitch classes, normalised, and
-    ``-sum p log2 p``. A piece without notes gets NaN (as MusPy).
-    """
-    c = np.asarray(cells)
-    # a HOLD not preceded by sound also starts a note (as grid_notes reads it)
-    flat = c.reshape(c.shape[0], -1, c.shape[-1])
-    snd = flat != SILENT
-    prev = np.zeros_like(snd)
-    prev[:, 1:] = snd[:, :-1]
-    starts = (flat == ONSET) | (snd & ~prev)
-    per_pitch = starts.sum(axis=1).astype(np.float64)  # (N, pitches)
-    pcs = (np.arange(c.shape[-1]) + spec.lowest_pitch) % 12
-    hist = np.zeros((c.shape[0], 12))
-    np.add.at(hist.T, pcs, per_pitch.T)
-    tot = hist.sum(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = hist / tot
-        ent = -np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0).sum(axis=1)
-    ent[tot[:, 0] == 0] = np.nan
-    return ent

@@ -57,7 +57,6 @@ class DiscriminatorConfig:
         multi_scale: multi-scale (True) or MelGAN single-kernel (False) grouped convs.
         n_scales: discriminators (1 = D1 only, 3 = D1, D2, D3).
         cond_dim: size of the emotion vector (projection conditioning; 0 = unconditional).
-        aux_head: add the auxiliary emotion regressor (:class:`EmotionCritic`, AC-GAN style).
     """
 
     ndf: int = 12
@@ -69,7 +68,6 @@ class DiscriminatorConfig:
     multi_scale: bool = True
     n_scales: int = 3
     cond_dim: int = 10
-    aux_head: bool = True
 
     def as_dict(self) -> dict:
         """Plain dict (for checkpoints)."""
@@ -78,11 +76,10 @@ class DiscriminatorConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "DiscriminatorConfig":
+    def from_dict(cls, d: dict) -> DiscriminatorConfig:
         """Inverse of :meth:`as_dict`."""
         d = dict(d)
         d["kernels"] = tuple(d.get("kernels", (9, 21, 41)))
-        d.setdefault("aux_head", False)  # files written before the head existed have none
         return cls(**d)
 
 
@@ -176,37 +173,14 @@ class ScaleDiscriminator(nn.Module):
         return out, feats
 
 
-class EmotionCritic(nn.Module):
-    """Auxiliary regressor of (valence, arousal) from bar latents (B, T, D), AC-GAN style (Odena et al.
-    2017, with a regression head): trained on real phrases against their tunes' labels, it tells the
-    generator how far its pieces are from the emotion they were asked for.
-
-    conv k3 (D → 64) · LeakyReLU · conv k3 stride 2 · LeakyReLU · mean over bars · linear → 2 · tanh.
-    """
-
-    def __init__(self, latent_dim: int, channels: int = 64):
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv1d(latent_dim, channels, 3, padding=1), nn.LeakyReLU(0.2),
-            nn.Conv1d(channels, channels, 3, stride=2, padding=1), nn.LeakyReLU(0.2),
-        )
-        self.head = nn.Linear(channels, 2)
-
-    def forward(self, latents: torch.Tensor) -> torch.Tensor:
-        """(B, T, D) -> (B, 2): predicted (valence, arousal) in (-1, 1)."""
-        return torch.tanh(self.head(self.body(latents.transpose(1, 2)).mean(2)))
-
-
 class MultiScaleDiscriminator(nn.Module):
-    """D1, D2, D3 at full, 1/2 and 1/4 resolution of the flattened latent sequence (plus the optional
-    :class:`EmotionCritic`, built lazily for the latent size it first sees)."""
+    """D1, D2, D3 at full, 1/2 and 1/4 resolution of the flattened latent sequence."""
 
-    def __init__(self, cfg: DiscriminatorConfig | None = None, latent_dim: int | None = None):
+    def __init__(self, cfg: DiscriminatorConfig | None = None):
         super().__init__()
         self.cfg = cfg = cfg or DiscriminatorConfig()
         self.scales = nn.ModuleList([ScaleDiscriminator(cfg) for _ in range(cfg.n_scales)])
         self.pool = nn.AvgPool1d(4, stride=2, padding=1, count_include_pad=False)
-        self.critic = EmotionCritic(latent_dim) if cfg.aux_head and latent_dim else None
 
     def inputs(self, latents: torch.Tensor) -> list[torch.Tensor]:
         """The sequences each scale sees: (B, T, D) -> [(B, 1, T·D), (B, 1, T·D/2), (B, 1, T·D/4), ...]."""
@@ -226,59 +200,3 @@ class MultiScaleDiscriminator(nn.Module):
         """One number per sample (B,): the mean over scales of each scale's mean output (higher = more real)."""
         outs = self.forward(latents, cond)
         return torch.stack([o.mean(dim=(1, 2)) for o, _ in outs], dim=0).mean(0)
-
-
-# ---------------------------------------------------------------------- losses
-LOSSES = ("bce", "hinge", "lsgan")
-
-
-def d_loss(real: list[torch.Tensor], fake: list[torch.Tensor], kind: str = "bce") -> torch.Tensor:
-    """Discriminator loss averaged over scales (each a mean over batch and positions).
-
-    ``bce``: softplus(−D(x)) + softplus(D(G(z))) (cross-entropy with logits); ``hinge``: relu(1 − D(x)) +
-    relu(1 + D(G(z))); ``lsgan``: (D(x) − 1)² + D(G(z))².
-
-    Raises:
-        ValueError: unknown ``kind``.
-    """
-    terms = []
-    for r, f in zip(real, fake):
-        if kind == "bce":
-            terms.append(F.softplus(-r).mean() + F.softplus(f).mean())
-        elif kind == "hinge":
-            terms.append(F.relu(1 - r).mean() + F.relu(1 + f).mean())
-        elif kind == "lsgan":
-            terms.append((r - 1).pow(2).mean() + f.pow(2).mean())
-        else:
-            raise ValueError(f"unknown loss {kind!r}; choose from {', '.join(LOSSES)}")
-    return torch.stack(terms).mean()
-
-
-def g_adv_loss(fake: list[torch.Tensor], kind: str = "bce") -> torch.Tensor:
-    """Generator adversarial loss averaged over scales: ``bce`` non-saturating softplus(−D(G(z))),
-    ``hinge`` −D(G(z)), ``lsgan`` (D(G(z)) − 1)².
-
-    Raises:
-        ValueError: unknown ``kind``.
-    """
-    terms = []
-    for f in fake:
-        if kind == "bce":
-            terms.append(F.softplus(-f).mean())
-        elif kind == "hinge":
-            terms.append(-f.mean())
-        elif kind == "lsgan":
-            terms.append((f - 1).pow(2).mean())
-        else:
-            raise ValueError(f"unknown loss {kind!r}; choose from {', '.join(LOSSES)}")
-    return torch.stack(terms).mean()
-
-
-def feature_matching(real_feats: list[list[torch.Tensor]], fake_feats: list[list[torch.Tensor]]) -> torch.Tensor:
-    """Unpaired feature matching: L1 between the batch means (over samples) of real and fake features,
-    averaged over layers and scales (Salimans et al. 2016; real and fake are not paired here)."""
-    terms = []
-    for rf, ff in zip(real_feats, fake_feats):
-        for r, f in zip(rf, ff):
-            terms.append((r.detach().mean(0) - f.mean(0)).abs().mean())
-    return torch.stack(terms).mean()

@@ -1,9 +1,9 @@
 """The D2M-GAN-SCA generator: (noise, emotion, optional previous phrase) -> continuous bar latents.
 
 D2M-GAN's generator is a conv encoder that maps its conditioning sequence to a sequence of *continuous*
-VQ embeddings; quantisation to the codebook happens only to decode (DESIGN.md §2). Here the conditioning
+VQ embeddings; quantisation to the codebook happens only to decode (``docs/design.md`` §6). Here the conditioning
 is the emotion vector (8 class probabilities + valence + arousal, see
-:meth:`musicgen.emotion.labels.EmotionCondition.vector`) and, for phrase-by-phrase continuation, the
+:meth:`musicgen.conditions.EmotionCondition.vector`) and, for phrase-by-phrase continuation, the
 previous phrase's bar latents; the sequence to generate from is noise.
 
 Shapes, for ``n_bars`` bars (``L0 = ceil(n_bars / 4)`` positions of four bars each)
@@ -12,21 +12,17 @@ Shapes, for ``n_bars`` bars (``L0 = ceil(n_bars / 4)`` positions of four bars ea
 * previous phrase (B, P, D) (optional) → conv k3 (D → ``prev_channels``) · ReLU · conv k3 · ReLU →
   [mean over bars ; last bar] → linear → ``prev_emb``; absent → zeros and a 0 flag;
 * input per position: local noise (``z_local``) ⊕ broadcast [global noise (``z_global``), emotion
-  embedding, previous-phrase embedding, flag] → conv k3 → ``C`` channels · ReLU · residual stack · SCA;
-* stage 1: transposed conv k4 stride 2 (``L0`` → ``2·L0``, ``C`` → ``C/2``) · ReLU · residual stack · SCA;
-* stage 2: transposed conv k4 stride 2 (→ ``4·L0`` bars, ``C/2`` → ``C/4``) · ReLU · residual stack · SCA;
-* output conv k3 (``C/4`` → D), cropped to ``n_bars``: continuous bar latents (B, n_bars, D).
-
-Noise posterior (training only). ``Generator.posterior`` is a small conv encoder that maps a real phrase's
-latents (B, n_bars, D) to a Gaussian over the generator's noise (global and per-position means and
-log-variances). Training uses it as a conditional VAE-GAN does (Larsen et al. 2016; BicycleGAN, Zhu et al.
-2017): the generator reconstructs real phrases from their encoded noise — which makes D2M-GAN's two L1
-latent terms apply to every sample, not only to continuations — a KL term keeps the encoded noise close to
-N(0, 1), and the adversarial and rule terms are applied to pieces generated from N(0, 1) noise, which is
-what sampling uses. The generator itself is unchanged: noise + emotion (+ previous phrase) in, latents out.
+  embedding, previous-phrase embedding, flag] → conv k3 → ``C`` channels · FiLM · ReLU · residual stack · SCA;
+* stage 1: transposed conv k4 stride 2 (``L0`` → ``2·L0``, ``C`` → ``C/2``) · FiLM · ReLU · residual stack · SCA;
+* stage 2: transposed conv k4 stride 2 (→ ``4·L0`` bars, ``C/2`` → ``C/4``) · FiLM · ReLU · residual stack · SCA;
+  (in each stage the SCA block weighs the residual stack's output, which is added to its input, as CBAM
+  sits in residual networks; see :class:`Stage`);
+  (FiLM: a per-channel scale and shift from the emotion embedding in every stage, see :class:`Stage`);
+* output conv k3 (``C/4`` → D), cropped to ``n_bars``, bounded by ``5·tanh(x / 5)``
+  (:data:`LATENT_BOUND`): continuous bar latents (B, n_bars, D).
 
 Residual stacks are MelGAN's: ``x + conv1(ReLU(conv3_dilated(ReLU(x))))`` with dilations 1 and 3. SCA is
-:class:`musicgen.model.attention.SpatialChannelAttention` on (B, C, L) (CBAM, DESIGN.md §2); the
+:class:`musicgen.model.attention.SpatialChannelAttention` on (B, C, L) (CBAM, ``docs/design.md`` §5); the
 ``use_sca=False`` variant replaces it by the identity. Activations are ReLU (the paper's choice).
 """
 
@@ -41,6 +37,11 @@ from musicgen.model.attention import SpatialChannelAttention
 
 #: Bars per input position (two stride-2 upsampling stages).
 BARS_PER_POSITION = 4
+#: The generator's latents are bounded to (-LATENT_BOUND, LATENT_BOUND) by ``LATENT_BOUND·tanh(x / LATENT_BOUND)``:
+#: real bars' latents in model space lie within ±3.4 (99.9 %; at most 5.1 over the training bars), and an
+#: unbounded output let a GAN run escape to latents of size 1e20 when the discriminator's response grew
+#: without bound in some direction.
+LATENT_BOUND = 5.0
 
 
 @dataclass
@@ -57,8 +58,6 @@ class GeneratorConfig:
         prev_channels / prev_emb: previous-phrase encoder width and embedding size.
         use_sca: put the spatial-channel attention block after every stage.
         sca_reduction / sca_kernel: the block's MLP ratio ``r`` and spatial kernel ``k``.
-        posterior / posterior_channels: build the training-time noise encoder (:class:`NoisePosterior`)
-            and its width.
     """
 
     latent_dim: int = 64
@@ -73,8 +72,6 @@ class GeneratorConfig:
     use_sca: bool = True
     sca_reduction: int = 8
     sca_kernel: int = 7
-    posterior: bool = True
-    posterior_channels: int = 64
 
     def as_dict(self) -> dict:
         """Plain dict (for checkpoints)."""
@@ -83,11 +80,10 @@ class GeneratorConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "GeneratorConfig":
+    def from_dict(cls, d: dict) -> GeneratorConfig:
         """Inverse of :meth:`as_dict`."""
         d = dict(d)
         d["res_dilations"] = tuple(d.get("res_dilations", (1, 3)))
-        d.setdefault("posterior", False)  # files written before the posterior existed have none
         return cls(**d)
 
 
@@ -109,7 +105,17 @@ class ResBlock(nn.Module):
 
 
 class Stage(nn.Module):
-    """One generator stage: (optional upsampling) · ReLU · residual stack · SCA (or identity)."""
+    """One generator stage: (optional upsampling) · FiLM by the emotion · ReLU ``h``, then
+    ``h + SCA(residual stack(h))`` (or the identity in place of SCA).
+
+    The attention block sits on the residual branch, as CBAM is placed in residual networks (Woo et al.
+    2018): on the main path its two sigmoid gates (about 0.5 each at the start) would scale the signal
+    by about a quarter per stage, and after three stages the output would hardly depend on the noise.
+
+    FiLM (Perez et al. 2018): the emotion embedding ``e`` gives a per-channel scale and shift,
+    ``h · (1 + γ(e)) + β(e)``, so that every stage sees the condition and the network cannot route
+    around it. The FiLM layer starts at zero (the identity).
+    """
 
     def __init__(self, c_in: int, c_out: int, upsample: bool, cfg: GeneratorConfig):
         super().__init__()
@@ -117,57 +123,17 @@ class Stage(nn.Module):
             self.head = nn.ConvTranspose1d(c_in, c_out, 4, stride=2, padding=1)
         else:
             self.head = nn.Conv1d(c_in, c_out, 3, padding=1)
+        self.film = nn.Linear(cfg.cond_emb, 2 * c_out)
+        nn.init.zeros_(self.film.weight)
+        nn.init.zeros_(self.film.bias)
         self.res = nn.Sequential(*[ResBlock(c_out, d) for d in cfg.res_dilations])
         self.sca = SpatialChannelAttention(c_out, reduction=cfg.sca_reduction, kernel_size=cfg.sca_kernel, spatial_dims=1) if cfg.use_sca else nn.Identity()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, c_in, L) -> (B, c_out, L or 2L)."""
-        return self.sca(self.res(torch.relu(self.head(x))))
-
-
-class NoisePosterior(nn.Module):
-    """q(z | real phrase): real bar latents (B, n_bars, D) -> Gaussian parameters of the generator's noise.
-
-    Two stride-2 convs bring the bars to the generator's input positions (``ceil(n_bars / 4)``); the
-    global noise comes from the mean over positions. Returns ((mu_g, logvar_g) each (B, z_global),
-    (mu_l, logvar_l) each (B, z_local, L0)).
-    """
-
-    def __init__(self, cfg: GeneratorConfig):
-        super().__init__()
-        c = cfg.posterior_channels
-        self.cfg = cfg
-        self.body = nn.Sequential(
-            nn.Conv1d(cfg.latent_dim, c, 3, padding=1), nn.ReLU(),
-            nn.Conv1d(c, c, 4, stride=2, padding=1), nn.ReLU(),
-            nn.Conv1d(c, c, 4, stride=2, padding=1), nn.ReLU(),
-        )
-        self.local = nn.Conv1d(c, 2 * cfg.z_local, 3, padding=1)
-        self.glob = nn.Linear(c, 2 * cfg.z_global)
-
-    def forward(self, latents: torch.Tensor):
-        """See the class docstring."""
-        b, t, _ = latents.shape
-        l0 = -(-t // BARS_PER_POSITION)
-        x = latents.transpose(1, 2)
-        if l0 * BARS_PER_POSITION != t:
-            x = nn.functional.pad(x, (0, l0 * BARS_PER_POSITION - t))
-        h = self.body(x)[:, :, :l0]
-        mu_l, lv_l = self.local(h).chunk(2, dim=1)
-        mu_g, lv_g = self.glob(h.mean(2)).chunk(2, dim=1)
-        return (mu_g, lv_g.clamp(-8, 4)), (mu_l, lv_l.clamp(-8, 4))
-
-    @staticmethod
-    def sample(params, generator: torch.Generator | None = None):
-        """Reparameterised draw ``mu + exp(logvar / 2) · eps`` of (global, local) noise, and the KL to
-        N(0, 1) averaged over noise dimensions (B,)."""
-        (mg, lg), (ml, ll) = params
-        zg = mg + torch.exp(0.5 * lg) * torch.randn(mg.shape, generator=generator)
-        zl = ml + torch.exp(0.5 * ll) * torch.randn(ml.shape, generator=generator)
-        kl_g = 0.5 * (mg.pow(2) + lg.exp() - 1 - lg)
-        kl_l = 0.5 * (ml.pow(2) + ll.exp() - 1 - ll)
-        kl = (kl_g.sum(1) + kl_l.sum(dim=(1, 2))) / (kl_g.shape[1] + kl_l.shape[1] * kl_l.shape[2])
-        return (zg, zl), kl
+    def forward(self, x: torch.Tensor, emotion: torch.Tensor) -> torch.Tensor:
+        """(B, c_in, L) and the emotion embedding (B, cond_emb) -> (B, c_out, L or 2L)."""
+        gamma, beta = self.film(emotion)[:, :, None].chunk(2, dim=1)
+        h = torch.relu(self.head(x) * (1.0 + gamma) + beta)
+        return h + self.sca(self.res(h))
 
 
 class Generator(nn.Module):
@@ -192,7 +158,25 @@ class Generator(nn.Module):
             Stage(c // 2, c // 4, True, cfg),
         ])
         self.out = nn.Conv1d(c // 4, cfg.latent_dim, 3, padding=1)
-        self.posterior = NoisePosterior(cfg) if cfg.posterior else None
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        """He (Kaiming) normal initialisation of every conv and linear layer, zero biases, FiLM layers at
+        zero (the identity), the attention blocks with their own initialisation, and the output layer at
+        half scale. With PyTorch's default initialisation (and the attention on the main path) the output
+        hardly depended on the noise at the start (std 3e-4 over noise draws): every piece decoded to the
+        same bars and training started from a collapsed generator. Now the output's spread over noise
+        draws starts near that of real latents (std ~1, see the tests)."""
+        skip = {id(st.film) for st in self.stages}  # FiLM starts as the identity
+        for st in self.stages:  # the attention blocks keep their own initialisation (gates near 0.5)
+            skip |= {id(m) for m in st.sca.modules()}
+        for mod in self.modules():
+            if isinstance(mod, (nn.Conv1d, nn.ConvTranspose1d, nn.Linear)) and id(mod) not in skip:
+                nn.init.kaiming_normal_(mod.weight, nonlinearity="relu")
+                if mod.bias is not None:
+                    nn.init.zeros_(mod.bias)
+        with torch.no_grad():
+            self.out.weight.mul_(0.5)
 
     def noise(self, batch: int, n_bars: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Draw (global (B, z_global), local (B, z_local, ceil(n_bars/4))) standard-normal noise."""
@@ -239,8 +223,10 @@ class Generator(nn.Module):
         b = cond.shape[0]
         zg, zl = noise if noise is not None else self.noise(b, n_bars, generator)
         l0 = zl.shape[2]
-        glob = torch.cat([zg, self.cond(cond), self.encode_prev(prev, b)], dim=1)
+        emo = self.cond(cond)
+        glob = torch.cat([zg, emo, self.encode_prev(prev, b)], dim=1)
         h = torch.cat([zl, glob[:, :, None].expand(-1, -1, l0)], dim=1)
         for st in self.stages:
-            h = st(h)
-        return self.out(h)[:, :, :n_bars].transpose(1, 2)
+            h = st(h, emo)
+        raw = self.out(h)[:, :, :n_bars].transpose(1, 2)
+        return LATENT_BOUND * torch.tanh(raw / LATENT_BOUND)

@@ -41,6 +41,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from musicgen.grid import note_starts
+
 
 @dataclass
 class VQVAEConfig:
@@ -159,7 +161,7 @@ class BarVQVAE(nn.Module):
     def __init__(self, cfg: VQVAEConfig | None = None):
         super().__init__()
         self.cfg = cfg = cfg or VQVAEConfig()
-        c, p = cfg.channels, cfg.pitches
+        c = cfg.channels
         if cfg.steps % 4:
             raise ValueError("steps per bar must be a multiple of 4")
         q4 = cfg.steps // 4
@@ -221,11 +223,6 @@ class BarVQVAE(nn.Module):
         h = self.dec_in(zq.reshape(-1, self.cfg.latent_dim)).reshape(-1, c, self.cfg.steps // 4)
         out = self.dec(h)  # (B, classes, steps)
         return out.transpose(1, 2).reshape(*lead, self.cfg.steps, self.cfg.n_classes)
-
-    @staticmethod
-    def soft_cells(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Differentiable (onset, sounding) probabilities from step logits (see :func:`soft_cells`)."""
-        return soft_cells(logits)
 
     @staticmethod
     def hard_cells(logits: torch.Tensor) -> torch.Tensor:
@@ -310,19 +307,6 @@ def soft_cells(logits: torch.Tensor, min_log: float = -30.0) -> tuple[torch.Tens
 
 
 # ---------------------------------------------------------------------- evaluation
-def note_starts(cells: np.ndarray) -> np.ndarray:
-    """Boolean (N, total_steps, pitches) of note starts in cells (N, bars, steps, pitches) or (N, steps, pitches).
-
-    A HOLD with nothing sounding before it at that pitch starts a note (as :func:`musicgen.grid.grid_notes`).
-    """
-    c = np.asarray(cells)
-    flat = c.reshape(c.shape[0], -1, c.shape[-1])
-    snd = flat != 0
-    prev = np.zeros_like(snd)
-    prev[:, 1:] = snd[:, :-1]
-    return (flat == 1) | (snd & ~prev)
-
-
 def note_f1(true_cells: np.ndarray, pred_cells: np.ndarray) -> dict:
     """Note-level precision, recall and F1 of a reconstruction.
 
