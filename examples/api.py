@@ -13,11 +13,11 @@ print("PCE", pitch_class_entropy(piece))
 # the notes are numpy arrays: onset/duration in quarter notes, MIDI pitch, velocity
 print(piece.notes[["onset", "duration", "pitch", "velocity"]][:8])
 
-# `piece` is the performance (staccato, timing jitter); `notation` is the piece as written
+# `piece` is the performance (articulation, timing, dynamics); `result.composition` holds the generator's notes as written
 result = musicgen.generate("sad", bars=8, candidates=32, seed=3)
-scored = RuleSet.load("melody").score_piece(result.notation)
+scored = RuleSet.load("melody").score_piece(result.composition)
 for v in scored.violations[:5]:
     print(v.message)
 
 write_midi(piece, "sad.mid", force=True)
-write_musicxml(result.notation, "sad.musicxml", force=True)
+write_musicxml(result.composition, "sad.musicxml", force=True)

@@ -11,13 +11,24 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from musicgen.emotion.labels import EmotionCondition, from_label, from_valence_arousal
+from musicgen.conditions import EmotionCondition, from_label, from_valence_arousal
+from musicgen.continuation import (
+    CADENCE_BONUS,
+    PENALTY,
+    Continuation,
+    cadence_fits,
+    continuation_penalties,
+    first_and_last_pitch,
+    octave_for_join,
+)
 from musicgen.errors import UsageError
 from musicgen.grid import Grid
 from musicgen.piece import Key, Piece
 
 MAX_BARS = 64
 MAX_CANDIDATES = 1024
+#: Largest tempo change from one phrase to the next in a session, as a share of the previous tempo.
+MAX_TEMPO_STEP = 0.12
 
 
 def resolve_condition(
@@ -67,23 +78,26 @@ class GenerationResult:
     """What :func:`generate` returns.
 
     Attributes:
-        piece: the rendered performance (what gets written as MIDI).
-        notation: the written composition (mode and tempo applied, no performance nuance): what the
+        performance: the rendered performance (what gets written as MIDI).
+        composition: the written composition (key and tempo, no performance nuance): what the
             rules and metrics in the report judge, and what MusicXML holds.
-        notated: the chosen candidate's grid as the generator wrote it.
+        grid: the chosen candidate's grid as the generator wrote it (in its key and octave).
         report: the JSON-ready report (see :func:`generate`).
-        candidate_scores: per-candidate selection score, R_F and discriminator score.
+        continuation: the state that a next phrase continues (pass it as ``continuation``).
+        candidate_scores: per-candidate selection score (with the continuation's adjustments), R_F and
+            discriminator score.
     """
 
-    piece: Piece
-    notation: Piece
-    notated: Grid
+    performance: Piece
+    composition: Piece
+    grid: Grid
     report: dict
+    continuation: Continuation | None = None
     candidate_scores: dict = field(default_factory=dict)
 
     def __iter__(self):
-        """Unpack as ``piece, report = musicgen.generate(...)``."""
-        return iter((self.piece, self.report))
+        """Unpack as ``performance, report = musicgen.generate(...)``."""
+        return iter((self.performance, self.report))
 
 
 def generate(
@@ -101,7 +115,8 @@ def generate(
     checkpoint: str | None = None,
     model=None,
     performance: str | None = None,
-    prev_latents: np.ndarray | None = None,
+    continuation: Continuation | None = None,
+    cadence: str | None = None,
     parallel_mode: bool = False,
 ) -> GenerationResult:
     """Generate a violin piece for an emotion.
@@ -119,7 +134,13 @@ def generate(
         checkpoint: a model checkpoint (default: the shipped model); ignored when ``model`` is given.
         model: an already loaded model (see :func:`musicgen.model.api.load_model`).
         performance: a performance TOML (default: the shipped ``performance.toml``).
-        prev_latents: the previous phrase's latents, to continue it (``interact``).
+        continuation: the previous phrase's state (:class:`musicgen.continuation.Continuation`, from the
+            previous result's ``continuation``): the new piece continues it in the same key (the parallel
+            mode when the valence changed sign), joins it within a fifth, develops rather than repeats it,
+            and moves its tempo towards the emotion's by at most :data:`MAX_TEMPO_STEP` (``interact``).
+        cadence: "open" (end on a tone of the dominant triad) or "closed" (of the tonic triad) to prefer
+            candidates whose last note fits; None = no preference. With a ``continuation`` the phrase's
+            position decides (:func:`musicgen.continuation.is_closed`).
         parallel_mode: opt-in: move the written piece to the parallel mode that the emotion's row of
             the performance table names (see :func:`musicgen.perform.change_mode`). Off by default: the
             composition is the generator's, transposed to the chosen tonic, and the performance changes
@@ -137,7 +158,7 @@ def generate(
     """
     from musicgen.metrics import pitch_class_entropy, theme_count
     from musicgen.model.api import load_model
-    from musicgen.perform import load_performance, notate, render
+    from musicgen.perform import load_performance, notate, params_for, render
     from musicgen.rules import RuleSet
 
     cond = resolve_condition(emotion, valence, arousal, condition)
@@ -155,24 +176,51 @@ def generate(
 
     conds = np.repeat(cond.vector()[None, :], int(candidates), axis=0)
     with inference_threads(1):
-        sample = mdl.sample(conds, int(bars), seed=int(seed), prev_latents=prev_latents)
+        if continuation is None:
+            sample = mdl.sample(conds, int(bars), seed=int(seed))
+        else:
+            sample = mdl.sample(conds, int(bars), seed=int(seed), prev_latents=continuation.latents, key_shift=continuation.key_shift)
         disc = np.asarray(mdl.discriminator_score(sample, conds), dtype=float)
-    grid_scores = ruleset.score_grids(sample.grids, mdl.spec)
+    grids, shift = sample.grids, sample.key_shift
+    checks = None
+    if continuation is not None:
+        grids, shift = _octave_for_join(grids, shift, continuation.last_pitch, mdl.spec)
+    grid_scores = ruleset.score_grids(grids, mdl.spec)
     r_f = np.asarray(grid_scores.r_f, dtype=float)
     score = b1 * r_f + b2 * disc
+    if continuation is not None:
+        checks = continuation_penalties(grids, sample.keys[:, 1], continuation, cond.valence, mdl.spec.lowest_pitch)
+        score = score + checks["adjust"]
+    elif cadence is not None:
+        if cadence not in ("open", "closed"):
+            raise UsageError(f"cadence must be 'open' or 'closed', got {cadence!r}")
+        score = score + CADENCE_BONUS * cadence_fits(grids, sample.keys, cadence == "closed", mdl.spec.lowest_pitch)
     best = int(np.argmax(score))  # ties: the lowest index
 
     tonic, minor = (int(x) for x in sample.keys[best])
-    notated = Grid(
-        data=np.asarray(sample.grids[best]), spec=mdl.spec, tempo=120.0, velocity=80,
+    if continuation is not None:
+        tonic = continuation.tonic  # one tonic per session
+    grid = Grid(
+        data=np.asarray(grids[best]), spec=mdl.spec, tempo=120.0, velocity=80,
         key=Key(tonic, "minor" if minor else "major"), meta={"title": f"musicgen {cond.label}"},
     )
-    notation = notate(notated, cond, table, parallel_mode=parallel_mode)
-    piece = render(notated, cond, seed=int(seed), table=table, parallel_mode=parallel_mode)
-    piece.title = notation.title = f"musicgen: {cond.label} (seed {seed})"
-    final = ruleset.score_piece(notation)
-    pce = pitch_class_entropy(notation)
-    themes = theme_count(notation)
+    tempo = None
+    if continuation is not None:
+        target = params_for(cond, table).tempo_qpm
+        step = MAX_TEMPO_STEP * continuation.tempo
+        tempo = float(np.clip(target, continuation.tempo - step, continuation.tempo + step))
+    composition = notate(grid, cond, table, parallel_mode=parallel_mode, tempo=tempo)
+    performance = render(grid, cond, seed=int(seed), table=table, parallel_mode=parallel_mode, tempo=tempo)
+    performance.title = composition.title = f"musicgen: {cond.label} (seed {seed})"
+    _, last = first_and_last_pitch(np.asarray(grids[best])[None], mdl.spec.lowest_pitch)
+    state = Continuation(
+        latents=np.asarray(sample.latents[best]), key_shift=int(shift[best]), tonic=tonic, minor=bool(minor),
+        valence=float(cond.valence), tempo=float(performance.tempo), last_pitch=int(last[0]) if last[0] >= 0 else None,
+        cells=np.asarray(grids[best]), index=0 if continuation is None else continuation.index + 1,
+    )
+    final = ruleset.score_piece(composition)
+    pce = pitch_class_entropy(composition)
+    themes = theme_count(composition)
     report = {
         "emotion": cond.label,
         "probabilities": cond.as_dict()["probabilities"],
@@ -192,14 +240,38 @@ def generate(
         "rules": {k: float(v) for k, v in final.rules.items()},
         "pce": None if pce is None or not np.isfinite(pce) else float(pce),
         "theme_count": None if themes is None else int(themes),
-        "tempo_bpm": float(piece.tempo),
-        "mode": notation.key.mode if notation.key is not None else None,
-        "key": str(notation.key) if notation.key is not None else None,
-        "n_notes": int(len(piece)),
+        "tempo_bpm": float(performance.tempo),
+        "mode": composition.key.mode if composition.key is not None else None,
+        "key": str(composition.key) if composition.key is not None else None,
+        "n_notes": int(len(performance)),
         "parallel_mode": bool(parallel_mode),
-        "performance": piece.meta.get("performance", {}),
+        "performance": performance.meta.get("performance", {}),
         "spread": {"score": _stats(score), "r_f": _stats(r_f), "disc": _stats(disc)},
         "r_f_gain_over_mean_candidate": float(r_f[best] - r_f.mean()),
     }
-    piece.meta["latents"] = np.asarray(sample.latents[best])
-    return GenerationResult(piece=piece, notation=notation, notated=notated, report=report, candidate_scores={"score": score, "r_f": r_f, "disc": disc})
+    if checks is not None:
+        report["continuation"] = {
+            "phrase": state.index, "mode_ok": bool(checks["mode_ok"][best]), "join_semitones": int(checks["join"][best]),
+            "repeat_share": float(checks["repeat"][best]), "cadence_ok": bool(checks["cadence_ok"][best]),
+            "candidates_keeping_all": int(((checks["adjust"] > -PENALTY / 2)).sum()),
+        }
+    return GenerationResult(performance=performance, composition=composition, grid=grid, report=report, continuation=state,
+                            candidate_scores={"score": score, "r_f": r_f, "disc": disc})
+
+
+def _octave_for_join(grids: np.ndarray, shift: np.ndarray, last_pitch: int | None, spec) -> tuple[np.ndarray, np.ndarray]:
+    """Move each candidate by the octave (−12, 0, +12) that keeps it in the violin range and brings its
+    first note nearest to ``last_pitch`` (:func:`musicgen.continuation.octave_for_join`)."""
+    from musicgen.grid import VIOLIN_HIGHEST, VIOLIN_LOWEST
+    from musicgen.model.data import transpose_cells
+
+    g = np.asarray(grids)
+    used = (g != 0).reshape(len(g), -1, g.shape[-1]).any(axis=1)
+    pitches = np.arange(g.shape[-1]) + spec.lowest_pitch
+    lo = np.where(used.any(1), np.where(used, pitches, 10_000).min(1), 0)
+    hi = np.where(used.any(1), np.where(used, pitches, -1).max(1), 0)
+    first, _ = first_and_last_pitch(g, spec.lowest_pitch)
+    move = octave_for_join(first, last_pitch, lo, hi, VIOLIN_LOWEST, VIOLIN_HIGHEST)
+    if move.any():
+        g = transpose_cells(g, move)
+    return g, np.asarray(shift) + move

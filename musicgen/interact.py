@@ -4,7 +4,10 @@ The loop (``musicgen interact``):
 
 1. read the signal source (file, growing file, stdin, LSL) and update the emotion estimate every hop;
 2. when the current phrase has played out in *stream time* (its bars at its tempo), generate the next
-   phrase conditioned on the current estimate and on the previous phrase's latents (continuation);
+   phrase conditioned on the current estimate and continuing the previous phrase: its state (latents,
+   key, tempo, last note; :class:`musicgen.continuation.Continuation`) passes explicitly from phrase to
+   phrase, so the session keeps one tonic (the parallel mode when the valence changes sign), joins
+   phrases within a fifth, develops rather than repeats, and alternates open and closed cadences;
 3. append it to the session: the output MIDI is rewritten atomically after every phrase, so the file on
    disk is always a valid MIDI of everything played so far; optionally send it to a MIDI port;
 4. log the emotion timeline (every estimate, and which estimate each phrase used).
@@ -16,9 +19,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -42,6 +45,11 @@ class Phrase:
     r_f: float
     estimate_ms: float = 0.0
     generate_ms: float = 0.0
+    key: str = ""
+    join_semitones: int = -1
+    repeat_share: float = float("nan")
+    cadence_ok: bool = False
+    last_pitch: int | None = None
 
     def as_dict(self) -> dict:
         """JSON-ready form."""
@@ -193,12 +201,12 @@ def run_interact(
     model = load_model(checkpoint)
     # warm up (first torch calls, rule and performance files) before the stream starts, so the first
     # phrase is as quick as the rest
-    from musicgen.emotion.labels import from_label
+    from musicgen.conditions import from_label
 
     generate(condition=from_label("neutral"), bars=phrase_bars, candidates=candidates, seed=seed, rules=rules, model=model)
     player = MidiPortPlayer(midi_port) if midi_port else None
     session = Session()
-    prev_latents = None
+    state = None  # the previous phrase's Continuation
     next_due = None  # stream time at which the next phrase is due
     stream = estimate_stream(source, follow=follow, realtime=realtime)
     try:
@@ -214,23 +222,27 @@ def run_interact(
                 continue
             t0 = time.perf_counter()
             k = len(session.phrases)
-            res = generate(condition=est.condition, bars=phrase_bars, candidates=candidates, seed=seed + k, rules=rules, model=model, prev_latents=prev_latents)
+            res = generate(condition=est.condition, bars=phrase_bars, candidates=candidates, seed=seed + k, rules=rules, model=model,
+                           continuation=state, cadence="open" if state is None else None)
             generate_ms = (time.perf_counter() - t0) * 1000.0
-            prev_latents = res.piece.meta.get("latents")
-            start = session.append(res.piece, phrase_bars)
+            state = res.continuation
+            start = session.append(res.performance, phrase_bars)
+            cont = res.report.get("continuation", {})
             phrase = Phrase(
-                k, float(est.time), est.condition.label, est.condition.valence, est.condition.arousal, res.piece.tempo, start,
-                len(res.piece), estimate_ms + generate_ms, res.report["r_f"], estimate_ms, generate_ms,
+                k, float(est.time), est.condition.label, est.condition.valence, est.condition.arousal, res.performance.tempo, start,
+                len(res.performance), estimate_ms + generate_ms, res.report["r_f"], estimate_ms, generate_ms, res.report["key"] or "",
+                int(cont.get("join_semitones", -1)), float(cont.get("repeat_share", float("nan"))), bool(cont.get("cadence_ok", False)),
+                state.last_pitch,
             )
             session.phrases.append(phrase)
             session.timeline[-1]["phrase"] = k
             if output is not None:
                 write_midi(session.piece(), output, force=True)
             if player is not None:
-                player.play(res.piece)
+                player.play(res.performance)
             if on_phrase:
                 on_phrase(phrase)
-            next_due = est.time + phrase_bars * res.piece.bar_length * 60.0 / res.piece.tempo
+            next_due = est.time + phrase_bars * res.performance.bar_length * 60.0 / res.performance.tempo
             if max_phrases is not None and len(session.phrases) >= max_phrases:
                 break
             t_asked = time.perf_counter()

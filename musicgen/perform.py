@@ -1,4 +1,4 @@
-"""Expressive rendering: play a notated grid the way an emotion asks (tempo, dynamics, articulation).
+"""Expressive rendering: play a written grid the way an emotion asks (tempo, dynamics, articulation).
 
 The parameters live in a TOML file (default: the shipped ``rules/performance.toml``, which documents
 each parameter and its sources in music-emotion research). For an :class:`~musicgen.emotion.EmotionCondition`
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from musicgen.emotion.labels import EMOTIONS, EmotionCondition
 from musicgen._toml import tomllib
+from musicgen.conditions import EMOTIONS, EmotionCondition
 from musicgen.errors import InputError
 from musicgen.grid import Grid, grid_to_piece
 from musicgen.piece import Key, Piece
@@ -136,26 +136,27 @@ def change_mode(piece: Piece, target: str) -> Piece:
 
 
 def notate(
-    notated: Grid | Piece,
+    written: Grid | Piece,
     condition: EmotionCondition,
     table: dict[str, PerformanceParams] | None = None,
     parallel_mode: bool = False,
+    tempo: float | None = None,
 ) -> Piece:
     """The composition as it is written for ``condition``: the grid as a Piece with the emotion's tempo
-    and its key, before any performance nuance (dynamics, articulation, timing). This is what rules and
-    metrics judge and what MusicXML holds.
+    (or ``tempo``, quarter notes per minute, when given) and its key, before any performance nuance
+    (dynamics, articulation, timing). This is what rules and metrics judge and what MusicXML holds.
 
     The pitches are the generator's own. Only with ``parallel_mode`` (an explicit opt-in) is the piece
     moved to the parallel mode the emotion's row of the performance table asks for (see
     :func:`change_mode`); otherwise the key is the grid's (or, when it has none, the estimated one).
     """
     prm = params_for(condition, table)
-    piece = grid_to_piece(notated) if isinstance(notated, Grid) else notated.copy()
+    piece = grid_to_piece(written) if isinstance(written, Grid) else written.copy()
     if parallel_mode:
         piece = change_mode(piece, prm.mode)
     elif piece.key is None and len(piece):
         piece.key = estimate_key(piece)
-    piece.tempos = np.array([[0.0, round(prm.tempo_qpm, 3)]])
+    piece.tempos = np.array([[0.0, round(prm.tempo_qpm if tempo is None else float(tempo), 3)]])
     return piece
 
 
@@ -172,20 +173,22 @@ def _order_keeping_jitter(onsets: np.ndarray, jitter: np.ndarray) -> np.ndarray:
 
 
 def render(
-    notated: Grid | Piece,
+    written: Grid | Piece,
     condition: EmotionCondition,
     seed: int = 0,
     table: dict[str, PerformanceParams] | None = None,
     phrase_bars: int = 4,
     parallel_mode: bool = False,
+    tempo: float | None = None,
 ) -> Piece:
-    """Render a notated grid (or Piece) as a performance for ``condition``.
+    """Render a written grid (or Piece) as a performance for ``condition``.
 
     The performance changes timing, dynamics and articulation, never pitches: the notes are those of
-    :func:`notate` (with ``parallel_mode`` only when asked for), in the same order. It starts from
+    :func:`notate` (with ``parallel_mode`` only when asked for), in the same order. ``tempo`` (quarter
+    notes per minute) replaces the emotion's tempo when given. It starts from
     :func:`notate` (key and tempo), then applies downbeat accents and a phrase arch
     (velocity rising to the middle of each ``phrase_bars`` phrase and falling back), articulation
-    (sounding length = notated length x articulation, never shorter than a 32nd note unless the notated
+    (sounding length = written length x articulation, never shorter than a 32nd note unless the written
     note is) and seeded Gaussian onset jitter (ms, clipped so that no two notes swap places), all from :func:`params_for`. The same inputs and
     seed give the same Piece.
 
@@ -194,7 +197,8 @@ def render(
         parameters used.
     """
     prm = params_for(condition, table)
-    piece = notate(notated, condition, table, parallel_mode)
+    piece = notate(written, condition, table, parallel_mode, tempo)
+    prm = PerformanceParams(**{**prm.__dict__, "tempo_qpm": piece.tempo})
     res = piece.resolution
     n = piece.notes
     bar_ticks = int(round(piece.bar_length * res))

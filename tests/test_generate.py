@@ -67,12 +67,12 @@ def test_the_composition_is_the_generators(model, tmp_path):
 
     for emo, seed in (("sad", 1), ("happy", 2), ("fear", 3)):
         res = musicgen.generate(emo, bars=4, candidates=4, seed=seed, model=model)
-        written = grid_to_piece(res.notated)
-        assert np.array_equal(res.notation.notes["pitch"], written.notes["pitch"])
-        assert np.array_equal(res.piece.notes["pitch"], res.notation.notes["pitch"])
-        assert np.all(np.diff(res.piece.notes["onset_tick"]) >= 0)
-        path = write_musicxml(res.notation, tmp_path / f"{emo}.musicxml")
-        assert np.array_equal(read_notation(path).notes["pitch"], res.notation.notes["pitch"])
+        written = grid_to_piece(res.grid)
+        assert np.array_equal(res.composition.notes["pitch"], written.notes["pitch"])
+        assert np.array_equal(res.performance.notes["pitch"], res.composition.notes["pitch"])
+        assert np.all(np.diff(res.performance.notes["onset_tick"]) >= 0)
+        path = write_musicxml(res.composition, tmp_path / f"{emo}.musicxml")
+        assert np.array_equal(read_notation(path).notes["pitch"], res.composition.notes["pitch"])
 
 
 @pytest.mark.parametrize(
@@ -102,6 +102,7 @@ def test_cli_writes_identical_bytes_for_the_same_seed(tmp_path):
     assert REPORT_KEYS <= set(rep) and rep["seed"] == 11
     assert len(read_piece(tmp_path / "a.musicxml")) == len(read_piece(tmp_path / "a.mid"))
     r3 = CliRunner().invoke(app, args[:-1] + ["12", "-o", str(tmp_path / "c.mid")])
+    assert r3.exit_code == 0, r3.output
     assert (tmp_path / "c.mid").read_bytes() != (tmp_path / "a.mid").read_bytes()
     # existing output without --force: refused, file untouched
     before = (tmp_path / "a.mid").read_bytes()

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
 
-from musicgen.cli.app import app, console, err_console
+from musicgen.cli.base import app, console, err_console
 from musicgen.errors import UsageError
 
 
@@ -36,25 +35,25 @@ def print_generation_report(report: dict, out: Path | None = None) -> None:
 @app.command("generate")
 def generate_cmd(
     output: Path = typer.Option(..., "--output", "-o", help="MIDI file to write (.mid)."),
-    emotion: Optional[str] = typer.Option(None, "--emotion", "-e", help="neutral, happy, anger, sadness, fear, surprise, disgust or contempt (aliases like sad, angry, happiness work)."),
-    valence: Optional[float] = typer.Option(None, "--valence", min=-1.0, max=1.0, help="Instead of a label: valence in [-1, 1] (with --arousal)."),
-    arousal: Optional[float] = typer.Option(None, "--arousal", min=-1.0, max=1.0, help="Instead of a label: arousal in [-1, 1] (with --valence)."),
-    live: Optional[Path] = typer.Option(None, "--live", help="Instead of a label: condition on the latest estimate from a signal file (CSV / JSON lines, see `musicgen emotion estimate --help`)."),
+    emotion: str | None = typer.Option(None, "--emotion", "-e", help="neutral, happy, anger, sadness, fear, surprise, disgust or contempt (aliases like sad, angry, happiness work)."),
+    valence: float | None = typer.Option(None, "--valence", min=-1.0, max=1.0, help="Instead of a label: valence in [-1, 1] (with --arousal)."),
+    arousal: float | None = typer.Option(None, "--arousal", min=-1.0, max=1.0, help="Instead of a label: arousal in [-1, 1] (with --valence)."),
+    live: Path | None = typer.Option(None, "--live", help="Instead of a label: condition on the latest estimate from a signal file (CSV / JSON lines, see `musicgen emotion estimate --help`)."),
     bars: int = typer.Option(16, "--bars", "-b", help="Length in bars (1-64)."),
     candidates: int = typer.Option(32, "--candidates", "-n", help="Candidates to sample; the best by β1·R_F + β2·D is kept."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same arguments and seed write the same MIDI bytes."),
     rules: str = typer.Option("violin", "--rules", help="Rule set name (see `musicgen rules list`) or a .toml path."),
-    beta_rules: Optional[float] = typer.Option(None, "--beta-rules", help="β1, weight of the rules' R_F (default: the rule file's)."),
-    beta_disc: Optional[float] = typer.Option(None, "--beta-disc", help="β2, weight of the discriminator (default: the rule file's)."),
-    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Model checkpoint (default: the shipped model)."),
-    musicxml: Optional[Path] = typer.Option(None, "--musicxml", help="Also write the notated piece (no performance nuance) as MusicXML here."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the report as JSON here."),
-    wav: Optional[Path] = typer.Option(None, "--wav", help="Also play the performance with a violin patch into this WAV file (needs a SoundFont: see `musicgen render --help`)."),
-    png: Optional[Path] = typer.Option(None, "--png", help="Also draw the written piece as a piano roll (bars, chords, notes that break a rule) here."),
-    pdf: Optional[Path] = typer.Option(None, "--pdf", help="Also engrave the written piece as sheet music here (needs LilyPond or MuseScore)."),
+    beta_rules: float | None = typer.Option(None, "--beta-rules", help="β1, weight of the rules' R_F (default: the rule file's)."),
+    beta_disc: float | None = typer.Option(None, "--beta-disc", help="β2, weight of the discriminator (default: the rule file's)."),
+    checkpoint: Path | None = typer.Option(None, "--checkpoint", help="Model checkpoint (default: the shipped model)."),
+    musicxml: Path | None = typer.Option(None, "--musicxml", help="Also write the composition (the generator's notes in their key, no performance nuance) as MusicXML here."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the report as JSON here."),
+    wav: Path | None = typer.Option(None, "--wav", help="Also play the performance with a violin patch into this WAV file (needs a SoundFont: see `musicgen render --help`)."),
+    png: Path | None = typer.Option(None, "--png", help="Also draw the written piece as a piano roll (bars, chords, notes that break a rule) here."),
+    pdf: Path | None = typer.Option(None, "--pdf", help="Also engrave the written piece as sheet music here (needs LilyPond or MuseScore)."),
     engraved: bool = typer.Option(False, "--engraved", help="Make --png engraved sheet music instead of a piano roll."),
-    soundfont: Optional[Path] = typer.Option(None, "--soundfont", help="SoundFont for --wav (default: $MUSICGEN_SOUNDFONT, then the system's, e.g. /usr/share/sounds/sf2)."),
-    performance: Optional[Path] = typer.Option(None, "--performance", help="Expressive-rendering parameters (default: the shipped performance.toml)."),
+    soundfont: Path | None = typer.Option(None, "--soundfont", help="SoundFont for --wav (default: $MUSICGEN_SOUNDFONT, then the system's, e.g. /usr/share/sounds/sf2)."),
+    performance: Path | None = typer.Option(None, "--performance", help="Expressive-rendering parameters (default: the shipped performance.toml)."),
     parallel_mode: bool = typer.Option(False, "--parallel-mode", help="Opt-in: rewrite the piece in the parallel major/minor mode that the emotion's row of the performance file names (scale degrees 3, 6, 7 moved). Off by default: the notes are the generator's own, and the performance changes only timing, dynamics and articulation."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
 ) -> None:
@@ -107,11 +106,11 @@ def generate_cmd(
             performance=str(performance) if performance else None,
             parallel_mode=parallel_mode,
         )
-    write_midi(res.piece, output, force=force)
+    write_midi(res.performance, output, force=force)
     if musicxml is not None:
-        write_musicxml(res.notation, musicxml, force=force)
+        write_musicxml(res.composition, musicxml, force=force)
     if json_out is not None:
         atomic_write_text(json_out, json.dumps(res.report, indent=2), force=force)
-    write_media(res.piece, res.notation, wav=wav, png=png, pdf=pdf, engraved=engraved, soundfont=soundfont,
+    write_media(res.performance, res.composition, wav=wav, png=png, pdf=pdf, engraved=engraved, soundfont=soundfont,
                 emotion=res.report["emotion"], rules=rules, force=force)
     print_generation_report(res.report, output)
