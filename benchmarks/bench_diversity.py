@@ -13,8 +13,11 @@ to 64 held-out 4/4 tunes of the corpus' test split (16 bars each, from their fir
 * copied windows: the share of 4-bar windows (transposition-invariant) that also occur in the training
   split.
 
-Definitions: :mod:`musicgen.metrics.diversity`. It then prints a few pieces as note names (the first two
-bars), two seeds of the same emotion side by side and two real tunes, to be read.
+Definitions: :mod:`musicgen.metrics.diversity`. Then the quality of the same pieces: pitch-class entropy
+(MusPy's definition) against the held-out tunes' (whole tunes of the test split in the model's meters),
+R_F of the written piece (best of 32), and the share of notes in the violin range (G3-E7). Last, a few
+pieces as note names (the first two bars), two seeds of the same emotion side by side and two real tunes,
+to be read.
 """
 
 from __future__ import annotations
@@ -66,10 +69,16 @@ def main() -> None:
               f"{f['nn_contour']:8.3f} [{f['nn_contour_ci'][0]:.3f}, {f['nn_contour_ci'][1]:.3f}] "
               f"{f['distinct_rhythms']:17.3f} {f['copied_windows']:10.3f} of {f['windows']:>4}")
 
+    q = judge.quality_figures(pieces)
+    ref_pce = judge.heldout_pce(corpus)
+    print(f"\nquality of the same pieces: PCE {q['pce']:.3f} bits [{q['pce_ci'][0]:.3f}, {q['pce_ci'][1]:.3f}] against the held-out tunes' "
+          f"{ref_pce:.3f} (gap {q['pce'] - ref_pce:+.3f}); R_F {q['r_f']:.3f} [{q['r_f_ci'][0]:.3f}, {q['r_f_ci'][1]:.3f}]; "
+          f"notes in the violin range {100 * q['in_range']:.2f} % of {q['notes']}")
+
     print("\nthe first two bars, as note names:")
     for emo in ("happy", "sadness"):
         for p in [x for x in pieces if x.condition == emo][:2]:
-            print(f"  {emo:8} seed {p.seed} ({p.report['key']}): " + " | ".join(judge.bar_note_names(p.notation, 2)))
+            print(f"  {emo:8} seed {p.seed} ({p.report['key']}): " + " | ".join(judge.bar_note_names(p.composition, 2)))
     for k in range(2):
         real_piece = grid_to_piece(Grid(ref[k], MODEL_SPEC))
         print(f"  held-out tune {k}:        " + " | ".join(judge.bar_note_names(real_piece, 2)))

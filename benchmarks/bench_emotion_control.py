@@ -7,8 +7,9 @@ For each of the 8 emotion labels and the 4 valence/arousal corners (+-0.8, +-0.6
 path. Each piece's MusicXML is written and read back, and judged on its notes (the composition, never the
 rendered MIDI):
 
-* mode by music21's Temperley-Kostka-Payne key finder (the training's labels and losses use
-  Krumhansl-Schmuckler, so this is an independent judge);
+* mode by music21's Temperley-Kostka-Payne key finder (the corpus' labels come from Krumhansl-Schmuckler
+  and the training's mode term reads Krumhansl-Kessler and Bellman-Budge profiles, so this is an
+  independent judge); Aarden-Essen, also unused by training, is printed beside it;
 * rhythmic activity: distinct onsets per beat.
 
 Printed: per condition, the minor share and onsets per beat; then, for the labels and for the corners,
@@ -62,6 +63,8 @@ def main() -> None:
         g = fig[group]
         print(f"{group}: positive requests in major {fmt(g['positive'])}; negative requests in minor {fmt(g['negative'])}; "
               f"seed pairs with high arousal denser {fmt(g['arousal_pairs'])}")
+        for name, o in g["other_judges"].items():
+            print(f"    the same judged by {name}: positive in major {fmt(o['positive'])}; negative in minor {fmt(o['negative'])}")
     print(f"({time.perf_counter() - t0:.1f} s)")
 
 

@@ -39,7 +39,6 @@ def main() -> None:
     from musicgen.emotion import EMOTIONS, from_label
     from musicgen.generation import inference_threads
     from musicgen.model.api import load_model
-    from musicgen.perform import render
     from musicgen.rules import RuleSet
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs")

@@ -1,11 +1,23 @@
-"""Latency of the interactive loop: new window -> next phrase ready.
+"""Does a live session sound like one piece, and does it answer the listener fast enough?
 
-    python benchmarks/bench_interact.py [--seconds 120] [--phrase-bars 4] [--candidates 16]
+    python benchmarks/bench_interact.py [--sessions 5] [--phrase-bars 4] [--candidates 16] [--no-estimator]
 
-Writes a SYNTHETIC recording (NeuroKit2 simulation: neutral, happy, sadness, anger), replays it through
-``musicgen.interact.run_interact`` as fast as possible and prints, per phrase, the time from asking the
-stream for the window that triggers the phrase (reading, window features, estimator) to the phrase
-being rendered and appended (sampling, scoring, rendering), plus the estimator's share.
+Simulates SYNTHETIC recordings (NeuroKit2-based simulation, :mod:`musicgen.emotion.simulate`): each
+session plays all 8 emotions for 30 s each, in a random order per session (seeds 200, 201, ...). Each is
+replayed through ``musicgen.interact.run_interact`` as fast as possible. Printed:
+
+* per session: the phrases' keys and labels;
+* joins within a fifth: the share of consecutive phrases whose first note lies within 7 semitones of
+  the previous phrase's last note;
+* repeat share: the mean share of a phrase's bars repeating the previous phrase's bar (rhythm and
+  contour) at the same position;
+* tonic changes per session, and mode changes: how many happen where the estimate's valence changed
+  sign (the only place they should) and how many elsewhere;
+* cadences: the share of phrases ending on a tone of their intended cadence triad (open: dominant, closed:
+  tonic; phrases alternate);
+* latency: new window -> next phrase ready (ms);
+* the estimator's window accuracy over unseen simulated subjects (:mod:`musicgen.emotion.evaluation`;
+  skip with --no-estimator).
 """
 
 from __future__ import annotations
@@ -19,30 +31,67 @@ import numpy as np
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seconds", type=float, default=120.0)
+    ap.add_argument("--sessions", type=int, default=5)
     ap.add_argument("--phrase-bars", type=int, default=4)
     ap.add_argument("--candidates", type=int, default=16)
+    ap.add_argument("--no-estimator", action="store_true", help="skip the estimator accuracy table")
     args = ap.parse_args()
 
+    import torch
+
+    from musicgen.conditions import EMOTIONS
+    from musicgen.continuation import MAX_JOIN, cadence_tones, is_closed
     from musicgen.emotion.simulate import simulate_session, write_recording_csv
     from musicgen.interact import run_interact
     from musicgen.model.api import load_model
+    from musicgen.piece import PITCH_NAMES
 
+    torch.set_num_threads(1)
     load_model()  # loading is not part of the per-phrase latency
-    part = args.seconds / 4
-    with tempfile.TemporaryDirectory() as d:
-        src = Path(d) / "rec.csv"
-        write_recording_csv(simulate_session([("neutral", part), ("happy", part), ("sadness", part), ("anger", part)], seed=3), src)
-        session = run_interact(str(src), output=Path(d) / "s.mid", phrase_bars=args.phrase_bars, candidates=args.candidates)
-    lat = np.array([p.latency_ms for p in session.phrases])
-    est = np.array([p.estimate_ms for p in session.phrases])
-    gen = np.array([p.generate_ms for p in session.phrases])
-    print(f"{len(session.phrases)} phrases of {args.phrase_bars} bars, {args.candidates} candidates each, over {args.seconds:.0f} s of SYNTHETIC signal")
-    print(f"end-to-end phrase latency (new window -> phrase ready): median {np.median(lat):.1f} ms, p90 {np.percentile(lat, 90):.1f} ms, max {lat.max():.1f} ms")
-    print(f"  of which window + estimate: median {np.median(est):.1f} ms; generate + render: median {np.median(gen):.1f} ms")
-    print("  per phrase (ms): " + " ".join(f"{x:.0f}" for x in lat))
-    print("  labels per phrase: " + " ".join(p.label for p in session.phrases))
-    print(f"  without the first phrase (one-off warm-up): median {np.median(lat[1:]):.1f} ms, max {lat[1:].max():.1f} ms" if lat.size > 1 else "")
+    joins, repeats, lat, cad = [], [], [], []
+    tonic_changes, mode_at_sign, mode_elsewhere, sign_changes = [], 0, 0, 0
+    for s in range(args.sessions):
+        seed = 200 + s
+        order = np.random.default_rng(seed).permutation(EMOTIONS)
+        with tempfile.TemporaryDirectory() as d:
+            src = Path(d) / "rec.csv"
+            write_recording_csv(simulate_session([(e, 30.0) for e in order], seed=seed), src)
+            session = run_interact(str(src), output=Path(d) / "s.mid", phrase_bars=args.phrase_bars, candidates=args.candidates, seed=seed)
+        ph = session.phrases
+        keys = [p.key.split() for p in ph]
+        tonics = [k[0] for k in keys]
+        tonic_changes.append(sum(a != b for a, b in zip(tonics, tonics[1:])))
+        for a, b in zip(ph, ph[1:]):
+            sign_changed = (a.valence < 0) != (b.valence < 0)
+            sign_changes += sign_changed
+            if a.key.split()[1] != b.key.split()[1]:
+                if sign_changed:
+                    mode_at_sign += 1
+                else:
+                    mode_elsewhere += 1
+        joins += [p.join_semitones for p in ph[1:] if p.join_semitones >= 0]
+        repeats += [p.repeat_share for p in ph[1:]]
+        lat += [p.latency_ms for p in ph[1:]]  # the first phrase carries the one-off warm-up
+        for p in ph:
+            tonic, mode = p.key.split()
+            tones = cadence_tones(PITCH_NAMES.index(tonic), mode == "minor", is_closed(p.index))
+            cad.append(p.last_pitch is not None and p.last_pitch % 12 in tones)
+        print(f"session {s} (seed {seed}, {' '.join(order)}): {len(ph)} phrases")
+        print("   " + " | ".join(f"{p.label[:4]} {p.key}" for p in ph))
+    joins, repeats = np.asarray(joins), np.asarray(repeats)
+    print(f"\njoins within a fifth: {np.mean(joins <= MAX_JOIN):.3f} of {joins.size} (median {np.median(joins):.0f} semitones)")
+    print(f"mean repeat share between consecutive phrases: {np.mean(repeats):.3f} (max {np.max(repeats):.2f})")
+    print(f"tonic changes per session: {' '.join(map(str, tonic_changes))}")
+    print(f"mode changes: {mode_at_sign} where the valence changed sign ({sign_changes} sign changes), {mode_elsewhere} elsewhere")
+    print(f"phrase endings on the intended cadence triad: {np.mean(cad):.3f} of {len(cad)}")
+    lat = np.asarray(lat)
+    print(f"latency, new window -> phrase ready (phrases after the first): median {np.median(lat):.1f} ms, p90 {np.percentile(lat, 90):.1f} ms, max {lat.max():.1f} ms")
+    if not args.no_estimator:
+        from musicgen.emotion.evaluation import evaluate_unseen_sessions
+
+        print("\nestimator (the shipped one, as `musicgen emotion report` prints it):")
+        for line in evaluate_unseen_sessions().table_lines():
+            print("  " + line)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Judging what the generator writes: does the emotion steer the notes, and are the pieces varied?
 
 Every figure here is read off the *composition* — the notes that ``musicgen generate`` writes to
-MusicXML (:attr:`musicgen.generation.GenerationResult.notation`) — never off the rendered performance,
+MusicXML (:attr:`musicgen.generation.GenerationResult.composition`) — never off the rendered performance,
 whose tempo and dynamics come from a table, not from the model.
 
 Design
@@ -9,9 +9,11 @@ Design
 * **Paired noise.** A seed fixes the noise of all candidates; the same seeds go under every condition, so
   when two conditions are compared seed by seed the condition is the only difference.
 * **Valence → mode**, judged by music21's Temperley–Kostka–Payne key finder (:func:`tkp_mode`), a
-  different finder from the Krumhansl–Schmuckler reading that made the corpus' labels and the training
-  losses. Positive requests (valence > 0.2) should come out major, negative ones (< −0.2) minor; the
-  two sides are reported separately, so that "always minor" cannot score well.
+  different finder from the Krumhansl–Schmuckler reading that made the corpus' labels and from the
+  Krumhansl–Kessler and Bellman–Budge profiles of the training's mode term; Aarden–Essen (another
+  finder no part of training used) is reported beside it. Positive requests (valence > 0.2) should come
+  out major, negative ones (< −0.2) minor; the two sides are reported separately, so that "always minor"
+  cannot score well.
 * **Arousal → rhythmic activity**: distinct onsets per beat (:func:`onsets_per_beat`). A *seed pair* is
   the same seed under a high- and a low-arousal condition; the share of pairs in which the high one is
   strictly denser is reported. V/A corners pair (v, +0.6) with (v, −0.6); labels pair each of the
@@ -28,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from musicgen.emotion.labels import EMOTION_VA, EMOTIONS, EmotionCondition, from_label, from_valence_arousal
+from musicgen.conditions import EMOTION_VA, EMOTIONS, EmotionCondition, from_label, from_valence_arousal
 from musicgen.metrics.diversity import WindowIndex, diversity_figures
 
 #: The V/A corners of the control benchmark: (name, valence, arousal).
@@ -40,17 +42,27 @@ LOW_AROUSAL = tuple(e for e in EMOTIONS if EMOTION_VA[e][1] <= 0.1)
 VALENCE_SIDE = 0.2
 
 
-def tkp_mode(piece) -> str:
-    """"major" or "minor" by music21's Temperley–Kostka–Payne key finder on the piece's notes ("major"
-    for a piece without notes)."""
+#: The judges of mode: music21's key finders that neither the corpus' labels (Krumhansl–Schmuckler) nor
+#: the training (Krumhansl–Kessler and Bellman–Budge profiles) used. The first is the one the shares use.
+MODE_JUDGES = ("TemperleyKostkaPayne", "AardenEssen")
+
+
+def judge_modes(piece) -> tuple[str, ...]:
+    """"major" or "minor" by each key finder of :data:`MODE_JUDGES` (music21), on the piece's notes
+    ("major" for a piece without notes)."""
     from music21.analysis import discrete
 
     from musicgen.io import piece_to_stream
 
     if not len(piece):
-        return "major"
-    key = discrete.TemperleyKostkaPayne().getSolution(piece_to_stream(piece))
-    return "minor" if key.mode == "minor" else "major"
+        return ("major",) * len(MODE_JUDGES)
+    stream = piece_to_stream(piece)
+    return tuple("minor" if getattr(discrete, name)().getSolution(stream).mode == "minor" else "major" for name in MODE_JUDGES)
+
+
+def tkp_mode(piece) -> str:
+    """"major" or "minor" by music21's Temperley–Kostka–Payne key finder (see :func:`judge_modes`)."""
+    return judge_modes(piece)[0]
 
 
 def onsets_per_beat(piece) -> float:
@@ -114,7 +126,8 @@ class JudgedPiece:
     onsets_per_beat: float
     cells: np.ndarray
     report: dict = field(default_factory=dict)
-    notation: object = None
+    composition: object = None
+    other_modes: tuple = ()
 
 
 def generate_and_judge(model, seeds, bars: int = 16, candidates: int = 32, labels: bool = True, corners: bool = True,
@@ -139,9 +152,10 @@ def generate_and_judge(model, seeds, bars: int = 16, candidates: int = 32, label
     for name, cond in conditions(labels, corners):
         for seed in seeds:
             res = generate(condition=cond, bars=bars, candidates=candidates, seed=int(seed), model=model)
-            piece = _musicxml_round_trip(res.notation) if via_musicxml else res.notation
-            out.append(JudgedPiece(name, cond.valence, cond.arousal, int(seed), tkp_mode(piece), onsets_per_beat(piece),
-                                   np.asarray(res.notated.data), res.report, piece))
+            piece = _musicxml_round_trip(res.composition) if via_musicxml else res.composition
+            modes = judge_modes(piece)
+            out.append(JudgedPiece(name, cond.valence, cond.arousal, int(seed), modes[0], onsets_per_beat(piece),
+                                   np.asarray(res.grid.data), res.report, piece, modes[1:]))
             if progress:
                 progress()
     return out
@@ -187,12 +201,19 @@ def control_figures(pieces: list[JudgedPiece]) -> dict:
             continue
         pos = [p.mode == "major" for n in names for p in by[n].values() if p.valence > VALENCE_SIDE]
         neg = [p.mode == "minor" for n in names for p in by[n].values() if p.valence < -VALENCE_SIDE]
+        others = {}
+        for j, judge in enumerate(MODE_JUDGES[1:]):
+            ps = [p for n in names for p in by[n].values() if len(p.other_modes) > j]
+            others[judge] = {
+                "positive": share([p.other_modes[j] == "major" for p in ps if p.valence > VALENCE_SIDE]),
+                "negative": share([p.other_modes[j] == "minor" for p in ps if p.valence < -VALENCE_SIDE]),
+            }
         if group == "corners":
             pairs = [(by[h], by[lo]) for h, lo in (("V+A+", "V+A-"), ("V-A+", "V-A-")) if h in by and lo in by]
         else:
             pairs = [(by[h], by[lo]) for h in HIGH_AROUSAL for lo in LOW_AROUSAL if h in by and lo in by]
         dens = [hi[s].onsets_per_beat > lo[s].onsets_per_beat for hi, lo in pairs for s in hi if s in lo]
-        out[group] = {"positive": share(pos), "negative": share(neg), "arousal_pairs": share(dens)}
+        out[group] = {"positive": share(pos), "negative": share(neg), "arousal_pairs": share(dens), "other_judges": others}
     return out
 
 
@@ -212,6 +233,16 @@ def reference_windows(corpus, n: int = 64, bars: int = 16, split: str = "test", 
         pos = np.where(pos < length, pos, ff + (pos - length) % max(length - ff, 1))
         out.append(d.bars[lo + pos])
     return np.stack(out)
+
+
+def heldout_pce(corpus, split: str = "test") -> float:
+    """Mean pitch-class entropy (bits, MusPy's definition) of the held-out tunes of ``split`` in the
+    model's meters, each whole tune as written: what generated pieces' PCE is compared with."""
+    from musicgen.metrics import NoteBatch, pitch_class_entropy
+    from musicgen.model.data import MODEL_METERS
+
+    idx = corpus.indices(split, MODEL_METERS)
+    return float(np.nanmean(pitch_class_entropy(NoteBatch.from_pieces([corpus.piece(int(i)) for i in idx]))))
 
 
 def training_index(corpus) -> WindowIndex:
@@ -238,9 +269,9 @@ def quality_figures(pieces: list[JudgedPiece]) -> dict:
     from musicgen.grid import VIOLIN_HIGHEST, VIOLIN_LOWEST
     from musicgen.metrics import pitch_class_entropy
 
-    pce = np.asarray([pitch_class_entropy(p.notation) for p in pieces], dtype=np.float64)
+    pce = np.asarray([pitch_class_entropy(p.composition) for p in pieces], dtype=np.float64)
     rf = np.asarray([p.report["r_f"] for p in pieces], dtype=np.float64)
-    pitches = np.concatenate([p.notation.notes["pitch"] for p in pieces]) if pieces else np.zeros(0)
+    pitches = np.concatenate([p.composition.notes["pitch"] for p in pieces]) if pieces else np.zeros(0)
     inr = float(((pitches >= VIOLIN_LOWEST) & (pitches <= VIOLIN_HIGHEST)).mean()) if pitches.size else float("nan")
     pce = pce[np.isfinite(pce)]
     return {"pce": float(pce.mean()), "pce_ci": bootstrap_interval(pce), "r_f": float(rf.mean()), "r_f_ci": bootstrap_interval(rf),
@@ -249,6 +280,8 @@ def quality_figures(pieces: list[JudgedPiece]) -> dict:
 
 __all__ = [
     "CORNERS",
+    "MODE_JUDGES",
+    "judge_modes",
     "HIGH_AROUSAL",
     "LOW_AROUSAL",
     "JudgedPiece",
@@ -258,6 +291,7 @@ __all__ = [
     "control_figures",
     "diversity_with_intervals",
     "generate_and_judge",
+    "heldout_pce",
     "onsets_per_beat",
     "quality_figures",
     "reference_windows",
