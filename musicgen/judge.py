@@ -75,7 +75,8 @@ def onsets_per_beat(piece) -> float:
 
 def bar_note_names(piece, n_bars: int | None = None) -> list[str]:
     """The piece's notes as names ("G4 B4 C#5 D5"), one string per bar (first ``n_bars`` bars), "-" for a
-    bar without notes: the way to read what a generator wrote."""
+    bar without notes: the way to read what a generator wrote. Spelled in the piece's key when it has one
+    (:func:`musicgen.piece.key_spelling`)."""
     from musicgen.piece import pitch_name
 
     n = piece.notes
@@ -84,7 +85,7 @@ def bar_note_names(piece, n_bars: int | None = None) -> list[str]:
     out = []
     for b in range(bars):
         sel = (n["onset"] >= b * piece.bar_length) & (n["onset"] < (b + 1) * piece.bar_length)
-        out.append(" ".join(pitch_name(int(p)) for p in n["pitch"][sel]) or "-")
+        out.append(" ".join(pitch_name(int(p), piece.key) for p in n["pitch"][sel]) or "-")
     return out
 
 

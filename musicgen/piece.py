@@ -57,9 +57,47 @@ def sort_notes(notes: np.ndarray) -> np.ndarray:
     return notes[order]
 
 
-def pitch_name(pitch: int) -> str:
-    """Name a MIDI pitch in scientific notation, e.g. 60 -> "C4", 78 -> "F#5"."""
-    return f"{PITCH_NAMES[int(pitch) % 12]}{int(pitch) // 12 - 1}"
+_LETTERS = "CDEFGAB"
+_LETTER_PCS = (0, 2, 4, 5, 7, 9, 11)
+_SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+_FLAT_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
+#: How each tonic is spelled: major keys with at most 6 accidentals (F# rather than Gb), minor keys likewise.
+_MAJOR_TONICS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+_MINOR_TONICS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
+
+
+def key_spelling(key: Key) -> tuple[str, ...]:
+    """The 12 pitch-class names as written in ``key``: the scale's degrees with their own letters (and, in
+    minor, the raised 6th and 7th on the 6th's and 7th's letters), the other pitch classes with the
+    key signature's accidental (sharps in C major / A minor and in sharp keys, flats in flat keys).
+
+    E.g. A minor spells pitch class 8 as "G#", F# minor spells 10 as "A#", F major spells 10 as "Bb".
+    """
+    tonic = (_MAJOR_TONICS if key.mode == "major" else _MINOR_TONICS)[key.tonic % 12]
+    t_letter = _LETTERS.index(tonic[0])
+    steps = (0, 2, 4, 5, 7, 9, 11) if key.mode == "major" else (0, 2, 3, 5, 7, 8, 10)
+    degrees = list(enumerate(steps))
+    if key.mode != "major":
+        degrees += [(5, 9), (6, 11)]  # melodic minor's raised 6th and 7th
+    names: list[str | None] = [None] * 12
+    for i, step in degrees:
+        letter = _LETTERS[(t_letter + i) % 7]
+        pc = (key.tonic + step) % 12
+        alter = (pc - _LETTER_PCS[_LETTERS.index(letter)] + 6) % 12 - 6
+        if names[pc] is None:
+            names[pc] = letter + ("#" * alter if alter > 0 else "b" * -alter)
+    signature_flats = any("b" in names[(key.tonic + s) % 12][1:] for s in steps)
+    chromatic = _FLAT_NAMES if signature_flats else _SHARP_NAMES
+    return tuple(n if n is not None else chromatic[pc] for pc, n in enumerate(names))
+
+
+def pitch_name(pitch: int, key: Key | None = None) -> str:
+    """Name a MIDI pitch in scientific notation, e.g. 60 -> "C4", 78 -> "F#5"; spelled as in ``key`` when
+    given (:func:`key_spelling`: 68 is "G#4" in A minor, "Ab4" in F minor)."""
+    names = PITCH_NAMES if key is None else key_spelling(key)
+    name, octave = names[int(pitch) % 12], int(pitch) // 12 - 1
+    octave += (name[0] == "C" and pitch % 12 == 11) - (name[0] == "B" and pitch % 12 == 0)  # Cb5 is B4, B#4 is C5
+    return f"{name}{octave}"
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,20 @@ def test_pitch_names():
     assert pitch_name(60) == "C4" and pitch_name(78) == "F#5" and pitch_name(55) == "G3" and pitch_name(100) == "E7"
 
 
+def test_pitch_names_in_a_key():
+    """Scale degrees take their own letters (raised 6th and 7th in minor), the rest the signature's accidental."""
+    from musicgen.piece import key_spelling
+
+    assert pitch_name(68, Key(9, "minor")) == "G#4" and pitch_name(68, Key(5, "minor")) == "Ab4"
+    assert pitch_name(70, Key(6, "minor")) == "A#4" and pitch_name(72, Key(1, "minor")) == "B#4"
+    assert key_spelling(Key(5, "major"))[10] == "Bb" and key_spelling(Key(7, "major"))[6] == "F#"
+    for tonic in range(12):
+        for mode in ("major", "minor"):
+            names = key_spelling(Key(tonic, mode))
+            scale = [names[pc] for pc in Key(tonic, mode).scale]
+            assert len({n[0] for n in scale}) == 7, (tonic, mode, scale)  # seven letters, each once
+
+
 def _reference_piece(path) -> dict:
     """What read_midi must give, computed the slow, obvious way: note by note from symusic's objects,
     sorted by (onset, track, pitch, duration) with Python's stable sort."""
