@@ -11,8 +11,10 @@ replayed through ``musicgen.interact.run_interact`` as fast as possible. Printed
   the previous phrase's last note;
 * repeat share: the mean share of a phrase's bars repeating the previous phrase's bar (rhythm and
   contour) at the same position;
-* tonic changes per session, and mode changes: how many happen where the estimate's valence changed
-  sign (the only place they should) and how many elsewhere;
+* tonic changes per session (there should be none: one tonic per session), and mode changes: how many
+  happen where the estimate's valence asked for the other mode (a clear valence, |v| >= 0.1, of the
+  other sign: the only place they should) and how many elsewhere; and the share of phrases with a clear
+  valence that are in the mode it asks for;
 * cadences: the share of phrases ending on a tone of their intended cadence triad (open: dominant, closed:
   tonic; phrases alternate);
 * latency: new window -> next phrase ready (ms);
@@ -40,7 +42,7 @@ def main() -> None:
     import torch
 
     from musicgen.conditions import EMOTIONS
-    from musicgen.continuation import MAX_JOIN, cadence_tones, is_closed
+    from musicgen.continuation import MAX_JOIN, NEUTRAL_VALENCE, cadence_tones, is_closed
     from musicgen.emotion.simulate import simulate_session, write_recording_csv
     from musicgen.interact import run_interact
     from musicgen.model.api import load_model
@@ -49,7 +51,7 @@ def main() -> None:
     torch.set_num_threads(1)
     load_model()  # loading is not part of the per-phrase latency
     joins, repeats, lat, cad = [], [], [], []
-    tonic_changes, mode_at_sign, mode_elsewhere, sign_changes = [], 0, 0, 0
+    tonic_changes, mode_at_sign, mode_elsewhere, sign_changes, against, n_clear = [], 0, 0, 0, 0, 0
     for s in range(args.sessions):
         seed = 200 + s
         order = np.random.default_rng(seed).permutation(EMOTIONS)
@@ -62,13 +64,19 @@ def main() -> None:
         tonics = [k[0] for k in keys]
         tonic_changes.append(sum(a != b for a, b in zip(tonics, tonics[1:])))
         for a, b in zip(ph, ph[1:]):
-            sign_changed = (a.valence < 0) != (b.valence < 0)
+            # the policy (musicgen.continuation): a clear valence (|v| >= NEUTRAL_VALENCE) sets the mode,
+            # a near-zero one keeps the previous phrase's
+            wanted = ("minor" if b.valence < 0 else "major") if abs(b.valence) >= NEUTRAL_VALENCE else a.key.split()[1]
+            sign_changed = wanted != a.key.split()[1]
             sign_changes += sign_changed
             if a.key.split()[1] != b.key.split()[1]:
                 if sign_changed:
                     mode_at_sign += 1
                 else:
                     mode_elsewhere += 1
+        clear = [p for p in ph if abs(p.valence) >= NEUTRAL_VALENCE]
+        against += sum((p.key.split()[1] == "minor") != (p.valence < 0) for p in clear)
+        n_clear += len(clear)
         joins += [p.join_semitones for p in ph[1:] if p.join_semitones >= 0]
         repeats += [p.repeat_share for p in ph[1:]]
         lat += [p.latency_ms for p in ph[1:]]  # the first phrase carries the one-off warm-up
@@ -77,12 +85,14 @@ def main() -> None:
             tones = cadence_tones(PITCH_NAMES.index(tonic), mode == "minor", is_closed(p.index))
             cad.append(p.last_pitch is not None and p.last_pitch % 12 in tones)
         print(f"session {s} (seed {seed}, {' '.join(order)}): {len(ph)} phrases")
-        print("   " + " | ".join(f"{p.label[:4]} {p.key}" for p in ph))
+        print("   " + " | ".join(f"{p.label[:4]} {p.valence:+.2f} {p.key}" for p in ph))
     joins, repeats = np.asarray(joins), np.asarray(repeats)
     print(f"\njoins within a fifth: {np.mean(joins <= MAX_JOIN):.3f} of {joins.size} (median {np.median(joins):.0f} semitones)")
     print(f"mean repeat share between consecutive phrases: {np.mean(repeats):.3f} (max {np.max(repeats):.2f})")
     print(f"tonic changes per session: {' '.join(map(str, tonic_changes))}")
-    print(f"mode changes: {mode_at_sign} where the valence changed sign ({sign_changes} sign changes), {mode_elsewhere} elsewhere")
+    print(f"mode changes: {mode_at_sign} where the valence asked for the other mode ({sign_changes} times: a clear valence of the other "
+          f"sign, |v| >= {NEUTRAL_VALENCE}), {mode_elsewhere} elsewhere")
+    print(f"phrases in the mode their clear valence asks for: {1 - against / max(n_clear, 1):.3f} of {n_clear}")
     print(f"phrase endings on the intended cadence triad: {np.mean(cad):.3f} of {len(cad)}")
     lat = np.asarray(lat)
     print(f"latency, new window -> phrase ready (phrases after the first): median {np.median(lat):.1f} ms, p90 {np.percentile(lat, 90):.1f} ms, max {lat.max():.1f} ms")

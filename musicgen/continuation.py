@@ -41,6 +41,11 @@ MAX_REPEAT = 0.5
 PENALTY = 100.0
 #: Valence closer than this to 0 keeps the mode of the previous phrase.
 NEUTRAL_VALENCE = 0.1
+#: The valence the generator is asked for when a near-neutral estimate keeps the previous phrase's mode:
+#: where the generator's mode term asks for one pure mode (:func:`musicgen.model.losses.major_weight`),
+#: with the sign of the kept mode. Near 0 the generator writes mostly major, so without it a neutral
+#: stretch after a minor passage would leave no minor candidate to choose.
+KEPT_MODE_VALENCE = 0.2
 #: Bonus for a cadence that fits the phrase's position (below the penalty, above score noise).
 CADENCE_BONUS = 1.0
 
@@ -78,6 +83,15 @@ class Continuation:
         if abs(valence) < NEUTRAL_VALENCE:
             return self.minor
         return valence < 0
+
+    def generator_valence(self, valence: float) -> float:
+        """The valence to condition the next phrase's generator on: ``valence`` itself, unless it is
+        within :data:`NEUTRAL_VALENCE` of 0 (the mode is kept), then :data:`KEPT_MODE_VALENCE` with the
+        sign of this phrase's mode (:func:`musicgen.generation.generate` then asks for that valence/arousal
+        point instead of the estimate's class probabilities)."""
+        if abs(valence) < NEUTRAL_VALENCE:
+            return -KEPT_MODE_VALENCE if self.minor else KEPT_MODE_VALENCE
+        return float(valence)
 
 
 def first_and_last_pitch(cells: np.ndarray, lowest_pitch: int) -> tuple[np.ndarray, np.ndarray]:
@@ -181,6 +195,7 @@ def continuation_penalties(cells: np.ndarray, minor: np.ndarray, state: Continua
 
 __all__ = [
     "CADENCE_BONUS",
+    "KEPT_MODE_VALENCE",
     "MAX_JOIN",
     "MAX_REPEAT",
     "NEUTRAL_VALENCE",

@@ -174,7 +174,12 @@ def generate(
     table = load_performance(performance)
     mdl = model if model is not None else load_model(checkpoint)
 
-    conds = np.repeat(cond.vector()[None, :], int(candidates), axis=0)
+    asked = cond
+    if continuation is not None and continuation.generator_valence(cond.valence) != cond.valence:
+        # a near-neutral valence keeps the previous phrase's mode: the generator is asked for the point
+        # of that mode at this arousal (a label's probabilities would pull towards the label's own mode)
+        asked = from_valence_arousal(continuation.generator_valence(cond.valence), cond.arousal)
+    conds = np.repeat(asked.vector()[None, :], int(candidates), axis=0)
     with inference_threads(1):
         if continuation is None:
             sample = mdl.sample(conds, int(bars), seed=int(seed))
@@ -251,7 +256,7 @@ def generate(
     }
     if checks is not None:
         report["continuation"] = {
-            "phrase": state.index, "mode_ok": bool(checks["mode_ok"][best]), "join_semitones": int(checks["join"][best]),
+            "phrase": state.index, "generator_valence": float(asked.valence), "mode_ok": bool(checks["mode_ok"][best]), "join_semitones": int(checks["join"][best]),
             "repeat_share": float(checks["repeat"][best]), "cadence_ok": bool(checks["cadence_ok"][best]),
             "candidates_keeping_all": int(((checks["adjust"] > -PENALTY / 2)).sum()),
         }

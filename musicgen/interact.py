@@ -4,7 +4,7 @@ The loop (``musicgen interact``):
 
 1. read the signal source (file, growing file, stdin, LSL) and update the emotion estimate every hop;
 2. when the current phrase has played out in *stream time* (its bars at its tempo), generate the next
-   phrase conditioned on the current estimate and continuing the previous phrase: its state (latents,
+   phrase conditioned on the current estimate (its valence/arousal point) and continuing the previous phrase: its state (latents,
    key, tempo, last note; :class:`musicgen.continuation.Continuation`) passes explicitly from phrase to
    phrase, so the session keeps one tonic (the parallel mode when the valence changes sign), joins
    phrases within a fifth, develops rather than repeats, and alternates open and closed cadences;
@@ -201,7 +201,7 @@ def run_interact(
     model = load_model(checkpoint)
     # warm up (first torch calls, rule and performance files) before the stream starts, so the first
     # phrase is as quick as the rest
-    from musicgen.conditions import from_label
+    from musicgen.conditions import from_label, from_valence_arousal
 
     generate(condition=from_label("neutral"), bars=phrase_bars, candidates=candidates, seed=seed, rules=rules, model=model)
     player = MidiPortPlayer(midi_port) if midi_port else None
@@ -222,7 +222,11 @@ def run_interact(
                 continue
             t0 = time.perf_counter()
             k = len(session.phrases)
-            res = generate(condition=est.condition, bars=phrase_bars, candidates=candidates, seed=seed + k, rules=rules, model=model,
+            # the phrase follows the estimate's valence/arousal point: a live estimate's class
+            # probabilities can disagree with its valence (a "neutral" label at valence -0.35), and the
+            # session's mode follows the valence
+            point = from_valence_arousal(est.condition.valence, est.condition.arousal)
+            res = generate(condition=point, bars=phrase_bars, candidates=candidates, seed=seed + k, rules=rules, model=model,
                            continuation=state, cadence="open" if state is None else None)
             generate_ms = (time.perf_counter() - t0) * 1000.0
             state = res.continuation

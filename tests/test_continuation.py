@@ -105,5 +105,17 @@ def test_a_session_of_phrases_keeps_its_tonic_and_joins(tmp_path):
         assert "latents" not in res.performance.meta
     assert len(set(tonics)) == 1
     assert modes[2] and modes[3] and not modes[5]  # minor after the change to sadness, major again when happy
+    # a near-neutral estimate after a minor phrase keeps minor, even when its most probable class
+    # (surprise) is a major-leaning one: the generator is asked for the kept mode's side
+    from musicgen.conditions import EmotionCondition, from_label
+    from musicgen.continuation import KEPT_MODE_VALENCE
+
+    sad = musicgen.generate("sadness", bars=4, candidates=16, seed=40, model=model, continuation=state)
+    assert sad.continuation.minor
+    near = EmotionCondition(from_label("surprise").probabilities, -0.05, 0.6)
+    for seed in (41, 42, 43):
+        kept = musicgen.generate(condition=near, bars=4, candidates=16, seed=seed, model=model, continuation=sad.continuation)
+        assert kept.report["continuation"]["generator_valence"] == pytest.approx(-KEPT_MODE_VALENCE)
+        assert kept.continuation.minor and kept.report["continuation"]["mode_ok"]
     with pytest.raises(musicgen.errors.UsageError, match="cadence"):
         musicgen.generate("happy", bars=4, candidates=2, model=model, cadence="half")
