@@ -54,26 +54,34 @@ def main() -> None:
     seeds = range(100, 100 + args.per_emotion)
     with progress_bar("generating", Console(stderr=True)) as bar:
         task = bar.add_task("generating", total=8 * args.per_emotion)
-        pieces = judge.generate_and_judge(model, seeds, args.bars, args.candidates, corners=False, progress=lambda: bar.advance(task))
+        pieces = judge.generate_and_judge(
+            model, seeds, args.bars, args.candidates, corners=False, progress=lambda: bar.advance(task)
+        )
     index = judge.training_index(corpus)
     ref = judge.reference_windows(corpus, n=args.reference, bars=args.bars)
     gen = judge.diversity_with_intervals(np.stack([p.cells for p in pieces]), index)
     real = judge.diversity_with_intervals(ref, index)
 
-    print(f"{len(pieces)} generated pieces (8 emotions x {args.per_emotion} seeds, {args.bars} bars, best of {args.candidates}, "
-          f"{'shipped model' if args.checkpoint is None else args.checkpoint}) against {len(ref)} held-out 4/4 tunes; "
-          f"training split index: {len(index.signatures)} distinct 4-bar windows")
+    print(
+        f"{len(pieces)} generated pieces (8 emotions x {args.per_emotion} seeds, {args.bars} bars, best of {args.candidates}, "
+        f"{'shipped model' if args.checkpoint is None else args.checkpoint}) against {len(ref)} held-out 4/4 tunes; "
+        f"training split index: {len(index.signatures)} distinct 4-bar windows"
+    )
     print(f"{'':10} {'NN rhythm':>22} {'NN contour':>22} {'distinct rhythms':>17} {'copied 4-bar windows':>21}")
     for name, f in (("generated", gen), ("held-out", real)):
-        print(f"{name:10} {f['nn_rhythm']:8.3f} [{f['nn_rhythm_ci'][0]:.3f}, {f['nn_rhythm_ci'][1]:.3f}] "
-              f"{f['nn_contour']:8.3f} [{f['nn_contour_ci'][0]:.3f}, {f['nn_contour_ci'][1]:.3f}] "
-              f"{f['distinct_rhythms']:17.3f} {f['copied_windows']:10.3f} of {f['windows']:>4}")
+        print(
+            f"{name:10} {f['nn_rhythm']:8.3f} [{f['nn_rhythm_ci'][0]:.3f}, {f['nn_rhythm_ci'][1]:.3f}] "
+            f"{f['nn_contour']:8.3f} [{f['nn_contour_ci'][0]:.3f}, {f['nn_contour_ci'][1]:.3f}] "
+            f"{f['distinct_rhythms']:17.3f} {f['copied_windows']:10.3f} of {f['windows']:>4}"
+        )
 
     q = judge.quality_figures(pieces)
     ref_pce = judge.heldout_pce(corpus)
-    print(f"\nquality of the same pieces: PCE {q['pce']:.3f} bits [{q['pce_ci'][0]:.3f}, {q['pce_ci'][1]:.3f}] against the held-out tunes' "
-          f"{ref_pce:.3f} (gap {q['pce'] - ref_pce:+.3f}); R_F {q['r_f']:.3f} [{q['r_f_ci'][0]:.3f}, {q['r_f_ci'][1]:.3f}]; "
-          f"notes in the violin range {100 * q['in_range']:.2f} % of {q['notes']}")
+    print(
+        f"\nquality of the same pieces: PCE {q['pce']:.3f} bits [{q['pce_ci'][0]:.3f}, {q['pce_ci'][1]:.3f}] against the held-out tunes' "
+        f"{ref_pce:.3f} (gap {q['pce'] - ref_pce:+.3f}); R_F {q['r_f']:.3f} [{q['r_f_ci'][0]:.3f}, {q['r_f_ci'][1]:.3f}]; "
+        f"notes in the violin range {100 * q['in_range']:.2f} % of {q['notes']}"
+    )
 
     print("\nthe first two bars, as note names:")
     for emo in ("happy", "sadness"):

@@ -46,25 +46,39 @@ def main() -> None:
     conds = judge.conditions()
     with progress_bar("generating", Console(stderr=True)) as bar:
         task = bar.add_task("generating", total=len(conds) * args.seeds)
-        pieces = judge.generate_and_judge(model, range(100, 100 + args.seeds), args.bars, args.candidates, via_musicxml=True,
-                                          progress=lambda: bar.advance(task))
+        pieces = judge.generate_and_judge(
+            model,
+            range(100, 100 + args.seeds),
+            args.bars,
+            args.candidates,
+            via_musicxml=True,
+            progress=lambda: bar.advance(task),
+        )
     fig = judge.control_figures(pieces)
 
-    print(f"{args.seeds} seeds per condition (paired), {args.bars} bars, best of {args.candidates}, "
-          f"{'shipped model' if args.checkpoint is None else args.checkpoint}; judged on the MusicXML (Temperley-Kostka-Payne)")
+    print(
+        f"{args.seeds} seeds per condition (paired), {args.bars} bars, best of {args.candidates}, "
+        f"{'shipped model' if args.checkpoint is None else args.checkpoint}; judged on the MusicXML (Temperley-Kostka-Payne)"
+    )
     print(f"{'condition':10} {'valence':>7} {'arousal':>7} {'minor':>6} {'onsets/beat':>11}")
     for name, row in fig["per_condition"].items():
-        print(f"{name:10} {row['valence']:+7.2f} {row['arousal']:+7.2f} {row['minor']:6.2f} {row['onsets_per_beat']:11.2f}")
+        print(
+            f"{name:10} {row['valence']:+7.2f} {row['arousal']:+7.2f} {row['minor']:6.2f} {row['onsets_per_beat']:11.2f}"
+        )
 
     def fmt(s: dict) -> str:
         return f"{s['share']:.3f} [{s['lo']:.3f}, {s['hi']:.3f}] of {s['n']}"
 
     for group in ("labels", "corners"):
         g = fig[group]
-        print(f"{group}: positive requests in major {fmt(g['positive'])}; negative requests in minor {fmt(g['negative'])}; "
-              f"seed pairs with high arousal denser {fmt(g['arousal_pairs'])}")
+        print(
+            f"{group}: positive requests in major {fmt(g['positive'])}; negative requests in minor {fmt(g['negative'])}; "
+            f"seed pairs with high arousal denser {fmt(g['arousal_pairs'])}"
+        )
         for name, o in g["other_judges"].items():
-            print(f"    the same judged by {name}: positive in major {fmt(o['positive'])}; negative in minor {fmt(o['negative'])}")
+            print(
+                f"    the same judged by {name}: positive in major {fmt(o['positive'])}; negative in minor {fmt(o['negative'])}"
+            )
     print(f"({time.perf_counter() - t0:.1f} s)")
 
 

@@ -183,8 +183,12 @@ def compare(label: str, folder: Path, repeats: int, work: Path) -> float:
     report = json.loads(mg_json.read_text())
     ok = sum(f["error"] is None for f in report["files"])
     print(f"\n{label}: {folder} ({n} MIDI files, {ok} evaluated, {n - ok} failed)")
-    print(f"  musicgen evaluate --json (all {len(report['summary'])} metrics): median {mg_w:6.2f} s wall = {n / mg_w:8.1f} files/s; CPU {mg_c:6.2f} s = {n / mg_c:8.1f} files/s")
-    print(f"  MusPy read_midi + pitch_class_entropy:     median {mp_w:6.2f} s wall = {n / mp_w:8.1f} files/s; CPU {mp_c:6.2f} s = {n / mp_c:8.1f} files/s")
+    print(
+        f"  musicgen evaluate --json (all {len(report['summary'])} metrics): median {mg_w:6.2f} s wall = {n / mg_w:8.1f} files/s; CPU {mg_c:6.2f} s = {n / mg_c:8.1f} files/s"
+    )
+    print(
+        f"  MusPy read_midi + pitch_class_entropy:     median {mp_w:6.2f} s wall = {n / mp_w:8.1f} files/s; CPU {mp_c:6.2f} s = {n / mp_c:8.1f} files/s"
+    )
     runs = f"musicgen {', '.join(f'{w:.2f}' for w, _ in mg)} s; MusPy {', '.join(f'{w:.2f}' for w, _ in mp)} s"
     print(f"  ratio musicgen / MusPy, whole process: {mp_w / mg_w:.2f}x wall, {mp_c / mg_c:.2f}x CPU (runs: {runs})")
     ref = json.loads(mp_json.read_text())
@@ -228,8 +232,12 @@ def main() -> None:
         folders["mono"] = args.mono or build_mono(base / f"mono_{args.n_mono}", args.n_mono)
     if args.only in (None, "poly"):
         folders["poly"] = args.poly or build_poly(base / f"poly_{args.transpositions}", args.transpositions)
-    where = subprocess.run([sys.executable, "-c", "import musicgen; print(musicgen.__file__)"], env=_env(), capture_output=True, text=True).stdout.strip()
-    print(f"Python {sys.version.split()[0]}; {os.cpu_count()} CPUs; OMP_NUM_THREADS=1 for both sides; musicgen from {Path(where).parent}")
+    where = subprocess.run(
+        [sys.executable, "-c", "import musicgen; print(musicgen.__file__)"], env=_env(), capture_output=True, text=True
+    ).stdout.strip()
+    print(
+        f"Python {sys.version.split()[0]}; {os.cpu_count()} CPUs; OMP_NUM_THREADS=1 for both sides; musicgen from {Path(where).parent}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         ratios = {label: compare(label, folder, args.repeats, work) for label, folder in folders.items()}

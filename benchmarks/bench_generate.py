@@ -70,13 +70,31 @@ def main() -> None:
         parts["render+report"].append(max(totals[-1] - (t4 - t1), 0.0))
     med = statistics.median(totals)
     p90 = float(np.percentile(totals, 90))
-    print(f"generate {args.bars} bars x {args.candidates} candidates after load: median {med * 1000:.1f} ms, p90 {p90 * 1000:.1f} ms over {args.repeats} runs")
+    print(
+        f"generate {args.bars} bars x {args.candidates} candidates after load: median {med * 1000:.1f} ms, p90 {p90 * 1000:.1f} ms over {args.repeats} runs"
+    )
     print("  " + ", ".join(f"{k} {statistics.median(v) * 1000:.1f} ms" for k, v in parts.items()))
     music_s = args.bars * 4 * 60.0 / res.report["tempo_bpm"]
-    print(f"real-time factor: {music_s / med:.1f}x ({music_s:.1f} s of music at {res.report['tempo_bpm']:.0f} bpm in {med:.3f} s)")
+    print(
+        f"real-time factor: {music_s / med:.1f}x ({music_s:.1f} s of music at {res.report['tempo_bpm']:.0f} bpm in {med:.3f} s)"
+    )
 
     with tempfile.TemporaryDirectory() as d:
-        cmd = [sys.executable, "-c", "from musicgen.cli import main; main()", "generate", "--emotion", "happy", "--bars", str(args.bars), "--candidates", str(args.candidates), "-o", os.path.join(d, "x.mid"), "--force"]
+        cmd = [
+            sys.executable,
+            "-c",
+            "from musicgen.cli import main; main()",
+            "generate",
+            "--emotion",
+            "happy",
+            "--bars",
+            str(args.bars),
+            "--candidates",
+            str(args.candidates),
+            "-o",
+            os.path.join(d, "x.mid"),
+            "--force",
+        ]
         runs = []
         for _ in range(3):
             t0 = time.perf_counter()

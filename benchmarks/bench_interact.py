@@ -58,7 +58,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as d:
             src = Path(d) / "rec.csv"
             write_recording_csv(simulate_session([(e, 30.0) for e in order], seed=seed), src)
-            session = run_interact(str(src), output=Path(d) / "s.mid", phrase_bars=args.phrase_bars, candidates=args.candidates, seed=seed)
+            session = run_interact(
+                str(src), output=Path(d) / "s.mid", phrase_bars=args.phrase_bars, candidates=args.candidates, seed=seed
+            )
         ph = session.phrases
         keys = [p.key.split() for p in ph]
         tonics = [k[0] for k in keys]
@@ -87,15 +89,21 @@ def main() -> None:
         print(f"session {s} (seed {seed}, {' '.join(order)}): {len(ph)} phrases")
         print("   " + " | ".join(f"{p.label[:4]} {p.valence:+.2f} {p.key}" for p in ph))
     joins, repeats = np.asarray(joins), np.asarray(repeats)
-    print(f"\njoins within a fifth: {np.mean(joins <= MAX_JOIN):.3f} of {joins.size} (median {np.median(joins):.0f} semitones)")
+    print(
+        f"\njoins within a fifth: {np.mean(joins <= MAX_JOIN):.3f} of {joins.size} (median {np.median(joins):.0f} semitones)"
+    )
     print(f"mean repeat share between consecutive phrases: {np.mean(repeats):.3f} (max {np.max(repeats):.2f})")
     print(f"tonic changes per session: {' '.join(map(str, tonic_changes))}")
-    print(f"mode changes: {mode_at_sign} where the valence asked for the other mode ({sign_changes} times: a clear valence of the other "
-          f"sign, |v| >= {NEUTRAL_VALENCE}), {mode_elsewhere} elsewhere")
+    print(
+        f"mode changes: {mode_at_sign} where the valence asked for the other mode ({sign_changes} times: a clear valence of the other "
+        f"sign, |v| >= {NEUTRAL_VALENCE}), {mode_elsewhere} elsewhere"
+    )
     print(f"phrases in the mode their clear valence asks for: {1 - against / max(n_clear, 1):.3f} of {n_clear}")
     print(f"phrase endings on the intended cadence triad: {np.mean(cad):.3f} of {len(cad)}")
     lat = np.asarray(lat)
-    print(f"latency, new window -> phrase ready (phrases after the first): median {np.median(lat):.1f} ms, p90 {np.percentile(lat, 90):.1f} ms, max {lat.max():.1f} ms")
+    print(
+        f"latency, new window -> phrase ready (phrases after the first): median {np.median(lat):.1f} ms, p90 {np.percentile(lat, 90):.1f} ms, max {lat.max():.1f} ms"
+    )
     if not args.no_estimator:
         from musicgen.emotion.evaluation import evaluate_unseen_sessions
 

@@ -47,7 +47,9 @@ def main() -> None:
     res = musicgen.generate(args.emotion, bars=args.bars, seed=0)
     piece = res.performance
     perf = audio.performance_seconds(piece)
-    print(f"piece:       {args.emotion}, {args.bars} bars, {len(piece)} notes, {piece.tempo:.0f} bpm, {perf:.2f} s of music")
+    print(
+        f"piece:       {args.emotion}, {args.bars} bars, {len(piece)} notes, {piece.tempo:.0f} bpm, {perf:.2f} s of music"
+    )
 
     t0 = time.perf_counter()
     a = audio.render_audio(piece, sf)
@@ -59,14 +61,18 @@ def main() -> None:
         times.append(time.perf_counter() - t0)
         assert np.array_equal(a, b), "rendering is not deterministic"
     med = statistics.median(times)
-    print(f"render_audio: first call {first:.3f} s (loads FluidSynth and the SoundFont); then median {med:.3f} s, "
-          f"max {max(times):.3f} s over {args.repeats} runs; real-time factor {perf / med:.0f}x  "
-          f"[target <= 2 s: {'met' if med <= 2.0 else 'NOT met'}]")
+    print(
+        f"render_audio: first call {first:.3f} s (loads FluidSynth and the SoundFont); then median {med:.3f} s, "
+        f"max {max(times):.3f} s over {args.repeats} runs; real-time factor {perf / med:.0f}x  "
+        f"[target <= 2 s: {'met' if med <= 2.0 else 'NOT met'}]"
+    )
     seconds = a.shape[0] / audio.SAMPLE_RATE
     peak = float(np.abs(a).max())
     rms = float(np.sqrt(np.mean(np.square(a, dtype=np.float64))))
-    print(f"audio:       {seconds:.2f} s = {perf:.2f} s + {seconds - perf:.2f} s tail, {audio.SAMPLE_RATE} Hz, "
-          f"{a.shape[1]} channels, peak {20 * np.log10(peak):.2f} dBFS, RMS {20 * np.log10(rms):.1f} dBFS")
+    print(
+        f"audio:       {seconds:.2f} s = {perf:.2f} s + {seconds - perf:.2f} s tail, {audio.SAMPLE_RATE} Hz, "
+        f"{a.shape[1]} channels, peak {20 * np.log10(peak):.2f} dBFS, RMS {20 * np.log10(rms):.1f} dBFS"
+    )
 
     with tempfile.TemporaryDirectory() as td:
         ptimes = []
@@ -78,7 +84,18 @@ def main() -> None:
 
         mid = os.path.join(td, "piece.mid")
         write_midi(piece, mid)
-        cmd = [sys.executable, "-c", "from musicgen.cli import main; main()", "render", mid, "-o", os.path.join(td, "out.wav"), "--force", "--soundfont", str(sf)]
+        cmd = [
+            sys.executable,
+            "-c",
+            "from musicgen.cli import main; main()",
+            "render",
+            mid,
+            "-o",
+            os.path.join(td, "out.wav"),
+            "--force",
+            "--soundfont",
+            str(sf),
+        ]
         ctimes = []
         for _ in range(3):
             t0 = time.perf_counter()
@@ -86,7 +103,9 @@ def main() -> None:
             ctimes.append(time.perf_counter() - t0)
             if r.returncode != 0:
                 sys.exit(f"musicgen render failed: {r.stderr.strip()}")
-        print(f"musicgen render piece.mid -o piece.wav (whole command, Python start-up included): median {statistics.median(ctimes):.2f} s over 3 runs")
+        print(
+            f"musicgen render piece.mid -o piece.wav (whole command, Python start-up included): median {statistics.median(ctimes):.2f} s over 3 runs"
+        )
 
 
 if __name__ == "__main__":

@@ -158,7 +158,11 @@ def music21_reference(grid: np.ndarray, spec: GridSpec, rs: RuleSet, key: Key) -
     # strong-beat chord tones
     r = rules["strong_beat_chord_tones"]
     k = m21key.Key("C" if key.tonic == 0 else key.tonic, key.mode)
-    figures = ["I", "V", "IV", "vi", "ii", "iii", "viio"] if key.mode == "major" else ["i", "V", "iv", "VI", "III", "VII", "v", "iio"]
+    figures = (
+        ["I", "V", "IV", "vi", "ii", "iii", "viio"]
+        if key.mode == "major"
+        else ["i", "V", "iv", "VI", "III", "VII", "v", "iio"]
+    )
     triads = [set(roman.RomanNumeral(fig, k).pitchClasses) for fig in figures]
     beats = r.beat_table.get(ts_str, (1,))
     sat = ev = 0
@@ -174,7 +178,9 @@ def music21_reference(grid: np.ndarray, spec: GridSpec, rs: RuleSet, key: Key) -
         best = max(range(len(triads)), key=lambda i: (sum(hist[pc] for pc in triads[i]), -i))
         for beat in beats:
             t = lo + (beat - 1) * 4.0 / spec.denominator
-            sounding = [c for c in elements if c.offset <= t < c.offset + c.quarterLength and isinstance(c, chord.Chord)]
+            sounding = [
+                c for c in elements if c.offset <= t < c.offset + c.quarterLength and isinstance(c, chord.Chord)
+            ]
             for c in sounding:
                 for p in c.pitches:
                     ev += 1
@@ -209,13 +215,19 @@ def bench_spec(name: str, data: np.ndarray, spec: GridSpec, rs: RuleSet, n_singl
     rs_none = best_time(lambda: rs.score_grids(data, spec))
     t_single = best_time(lambda: [rs.score_grids(data[i : i + 1], spec, key=KEY) for i in range(n_single)], 2)
     single = n_single / t_single
-    print(f"\n[{name}] {spec.steps_per_quarter} steps/quarter, pitches {spec.lowest_pitch}..{spec.highest_pitch}, 4/4, {BARS} bars, {n} candidates")
+    print(
+        f"\n[{name}] {spec.steps_per_quarter} steps/quarter, pitches {spec.lowest_pitch}..{spec.highest_pitch}, 4/4, {BARS} bars, {n} candidates"
+    )
     print(f"  batched           : {batched:12,.0f} candidates/s   ({t_batch * 1e3:.1f} ms for {n})")
     print(f"  batched, key est. : {n / rs_none:12,.0f} candidates/s   (key estimated per candidate)")
     print(f"  one at a time     : {single:12,.0f} candidates/s   ({n_single} calls)")
     print(f"  batched / one-at-a-time = {batched / single:.1f}x")
     s = rs.score_grids(data, spec, key=KEY)
-    print("  mean scores       : " + ", ".join(f"{k} {v.mean():+.3f}" for k, v in s.rules.items()) + f"; R_F {s.r_f.mean():+.3f}")
+    print(
+        "  mean scores       : "
+        + ", ".join(f"{k} {v.mean():+.3f}" for k, v in s.rules.items())
+        + f"; R_F {s.r_f.mean():+.3f}"
+    )
     try:
         import torch
 
@@ -227,7 +239,9 @@ def bench_spec(name: str, data: np.ndarray, spec: GridSpec, rs: RuleSet, n_singl
         for th in sorted({threads, 1}, reverse=True):
             torch.set_num_threads(th)
             t_soft = best_time(lambda: rs.soft_score(on, so, spec, key=KEY))
-            print(f"  soft form (torch float32, CPU, {th} thread{'s' if th > 1 else ''}): {m / t_soft:10,.0f} candidates/s (forward, {m} at once)")
+            print(
+                f"  soft form (torch float32, CPU, {th} thread{'s' if th > 1 else ''}): {m / t_soft:10,.0f} candidates/s (forward, {m} at once)"
+            )
         torch.set_num_threads(threads)
     except ImportError:  # pragma: no cover
         pass
@@ -238,11 +252,11 @@ def bench_spec(name: str, data: np.ndarray, spec: GridSpec, rs: RuleSet, n_singl
         reference = n_ref / t_ref
         ours = rs.score_grids(data[:n_ref], spec, key=KEY)
         diffs = np.array([abs(ref[i]["r_f"] - ours.r_f[i]) for i in range(n_ref)])
-        per_rule = {
-            r.name: max(abs(ref[i][r.kind] - ours.rules[r.name][i]) for i in range(n_ref)) for r in rs.rules
-        }
+        per_rule = {r.name: max(abs(ref[i][r.kind] - ours.rules[r.name][i]) for i in range(n_ref)) for r in rs.rules}
         print(f"  music21 reference : {reference:12,.2f} candidates/s   ({n_ref} candidates, {t_ref:.1f} s)")
-        print(f"  batched / music21 = {batched / reference:,.0f}x;  one-at-a-time / music21 = {single / reference:,.0f}x")
+        print(
+            f"  batched / music21 = {batched / reference:,.0f}x;  one-at-a-time / music21 = {single / reference:,.0f}x"
+        )
         print(
             f"  agreement with the reference: max |ΔR_F| = {diffs.max():.2e} over {n_ref} candidates; "
             + ", ".join(f"{k} {v:.1e}" for k, v in per_rule.items())
@@ -258,7 +272,9 @@ def main() -> None:
     ap.add_argument("--rules", default="violin")
     args = ap.parse_args()
     rs = RuleSet.load(args.rules)
-    print(f"rules engine benchmark: rule set {rs.name!r}, {os.cpu_count()} CPUs visible, {platform.processor() or platform.machine()}, numpy {np.__version__}")
+    print(
+        f"rules engine benchmark: rule set {rs.name!r}, {os.cpu_count()} CPUs visible, {platform.processor() or platform.machine()}, numpy {np.__version__}"
+    )
     model = make_candidates(args.n, MODEL_SPEC, args.seed)
     bench_spec("model grid", model, MODEL_SPEC, rs, args.n_single, args.n_ref)
     default = GridSpec()

@@ -103,7 +103,9 @@ def calibration(n: int = 500, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     sets = {
         "random melodies, 32 bars": [piece_from_sections([(random_phrase(rng, 32), 0, 32)]) for _ in range(n)],
-        "random eighth-note melodies, 32 bars": [piece_from_sections([(random_phrase(rng, 32, (0.5,)), 0, 32)]) for _ in range(n)],
+        "random eighth-note melodies, 32 bars": [
+            piece_from_sections([(random_phrase(rng, 32, (0.5,)), 0, 32)]) for _ in range(n)
+        ],
     }
     aaba, iso = [], []
     for _ in range(n):

@@ -60,7 +60,17 @@ def _figures(model, seeds, index, ref_pce) -> dict:
     per = {
         "pce_gap": np.asarray([pitch_class_entropy(p.composition) - ref_pce for p in pieces], float),
         "r_f": np.asarray([p.report["r_f"] for p in pieces], float),
-        "valence_ok": np.asarray([(p.mode == "major") if p.valence > judge.VALENCE_SIDE else (p.mode == "minor") if p.valence < -judge.VALENCE_SIDE else np.nan for p in pieces], float),
+        "valence_ok": np.asarray(
+            [
+                (p.mode == "major")
+                if p.valence > judge.VALENCE_SIDE
+                else (p.mode == "minor")
+                if p.valence < -judge.VALENCE_SIDE
+                else np.nan
+                for p in pieces
+            ],
+            float,
+        ),
         "nn_rhythm": nearest_neighbour_share(bar_rhythms(cells)),
         "nn_contour": nearest_neighbour_share(bar_contours(cells)),
     }
@@ -70,14 +80,25 @@ def _figures(model, seeds, index, ref_pce) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--iterations", type=int, default=None, help="GAN iterations per variant (default: the recipe's)")
-    ap.add_argument("--vqvae-from", type=Path, default=None, help="reuse the VQ-VAE of this model/checkpoint instead of training one")
+    ap.add_argument(
+        "--vqvae-from",
+        type=Path,
+        default=None,
+        help="reuse the VQ-VAE of this model/checkpoint instead of training one",
+    )
     ap.add_argument("--per-emotion", type=int, default=8, help="seeds per condition (x12 conditions)")
     ap.add_argument("--variants", default=None, help="comma-separated subset of the variants")
     ap.add_argument("--work", type=Path, default=None, help="folder for the runs (default: a temporary folder)")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON here")
-    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a shared 2-core machine)")
-    ap.add_argument("--resume", action="store_true", help="continue the variants' runs in --work from their checkpoints (a finished run is only "
-                    "judged): split the variants over processes, then judge them all together")
+    ap.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a shared 2-core machine)"
+    )
+    ap.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the variants' runs in --work from their checkpoints (a finished run is only "
+        "judged): split the variants over processes, then judge them all together",
+    )
     a = ap.parse_args(argv)
 
     import torch
@@ -99,15 +120,19 @@ def main(argv: list[str] | None = None) -> int:
     corpus = Corpus.load()
     recipe = TrainConfig()
     iterations = a.iterations or recipe.iterations
-    print(f"torch threads {torch.get_num_threads()}; load average at start {os.getloadavg()[0]:.2f}; GAN iterations per variant {iterations}")
+    print(
+        f"torch threads {torch.get_num_threads()}; load average at start {os.getloadavg()[0]:.2f}; GAN iterations per variant {iterations}"
+    )
     vq_from = a.vqvae_from
     if vq_from is None:
         t0 = time.perf_counter()
         r = train(TrainConfig(iterations=0), work / "vq", corpus=corpus, force=True)
         vq_from = r.model_path
         vq = r.summary["vqvae_test"]
-        print(f"VQ-VAE stage: {recipe.vq_iterations} iterations (batch {recipe.vq_batch}) in {time.perf_counter() - t0:.0f} s; test split onset F1 "
-              f"{vq['onset_f1']:.4f}, note F1 {vq['note_f1']:.4f}, perplexity {vq['perplexity']:.1f} of {vq['codebook_size']}")
+        print(
+            f"VQ-VAE stage: {recipe.vq_iterations} iterations (batch {recipe.vq_batch}) in {time.perf_counter() - t0:.0f} s; test split onset F1 "
+            f"{vq['onset_f1']:.4f}, note F1 {vq['note_f1']:.4f}, perplexity {vq['perplexity']:.1f} of {vq['codebook_size']}"
+        )
     ref_pce = judge.heldout_pce(corpus)
     index = judge.training_index(corpus)
     seeds = range(100, 100 + a.per_emotion)
@@ -125,7 +150,10 @@ def main(argv: list[str] | None = None) -> int:
         f = _figures(load_model(r.model_path), seeds, index, ref_pce)
         f.update(wall_seconds=wall, seconds_per_iteration=s_it, d_loss_std_last200=float(dl[-200:].std()))
         results[n] = f
-        print(f"  {n}: {len(rows)} iterations, {s_it:.2f} s/iteration; this process {wall:.0f} s; judged on {f['pieces']} pieces", flush=True)
+        print(
+            f"  {n}: {len(rows)} iterations, {s_it:.2f} s/iteration; this process {wall:.0f} s; judged on {f['pieces']} pieces",
+            flush=True,
+        )
 
     def ci(x) -> str:
         x = np.asarray(x, float)
@@ -136,18 +164,30 @@ def main(argv: list[str] | None = None) -> int:
     def sh(s) -> str:
         return f"{s['share']:.3f} [{s['lo']:.2f},{s['hi']:.2f}]"
 
-    print(f"\nheld-out tunes' PCE {ref_pce:.4f} bits; {len(seeds)} seeds x 12 conditions per variant, best of 32, paired noise")
+    print(
+        f"\nheld-out tunes' PCE {ref_pce:.4f} bits; {len(seeds)} seeds x 12 conditions per variant, best of 32, paired noise"
+    )
     for n, f in results.items():
         c, d, p = f["control"], f["diversity"], f["per_piece"]
         print(f"{n}:")
-        print(f"   PCE gap {ci(p['pce_gap'])}   R_F {ci(p['r_f'])}   D-loss std (last 200) {f['d_loss_std_last200']:.4f}")
-        print(f"   valence: positive in major {sh(c['labels']['positive'])} (labels), {sh(c['corners']['positive'])} (corners); "
-              f"negative in minor {sh(c['labels']['negative'])} (labels), {sh(c['corners']['negative'])} (corners)")
-        print(f"   arousal pairs denser {sh(c['labels']['arousal_pairs'])} (labels), {sh(c['corners']['arousal_pairs'])} (corners)")
-        print(f"   NN rhythm {d['nn_rhythm']:.3f} [{d['nn_rhythm_ci'][0]:.3f},{d['nn_rhythm_ci'][1]:.3f}]  NN contour {d['nn_contour']:.3f} "
-              f"[{d['nn_contour_ci'][0]:.3f},{d['nn_contour_ci'][1]:.3f}]  distinct rhythms {d['distinct_rhythms']:.3f}  copied windows {d['copied_windows']:.3f}")
+        print(
+            f"   PCE gap {ci(p['pce_gap'])}   R_F {ci(p['r_f'])}   D-loss std (last 200) {f['d_loss_std_last200']:.4f}"
+        )
+        print(
+            f"   valence: positive in major {sh(c['labels']['positive'])} (labels), {sh(c['corners']['positive'])} (corners); "
+            f"negative in minor {sh(c['labels']['negative'])} (labels), {sh(c['corners']['negative'])} (corners)"
+        )
+        print(
+            f"   arousal pairs denser {sh(c['labels']['arousal_pairs'])} (labels), {sh(c['corners']['arousal_pairs'])} (corners)"
+        )
+        print(
+            f"   NN rhythm {d['nn_rhythm']:.3f} [{d['nn_rhythm_ci'][0]:.3f},{d['nn_rhythm_ci'][1]:.3f}]  NN contour {d['nn_contour']:.3f} "
+            f"[{d['nn_contour_ci'][0]:.3f},{d['nn_contour_ci'][1]:.3f}]  distinct rhythms {d['distinct_rhythms']:.3f}  copied windows {d['copied_windows']:.3f}"
+        )
     if "full" in results:
-        print("\ndifference from the full model (paired bootstrap over the same pieces; * = the 95 % interval excludes 0):")
+        print(
+            "\ndifference from the full model (paired bootstrap over the same pieces; * = the 95 % interval excludes 0):"
+        )
         base = results["full"]["per_piece"]
         for n, f in results.items():
             if n == "full":
@@ -160,7 +200,13 @@ def main(argv: list[str] | None = None) -> int:
                 parts.append(f"{k} {m:+.3f} [{lo:+.3f},{hi:+.3f}]{'*' if lo > 0 or hi < 0 else ''}")
             print(f"   {n}: " + "; ".join(parts))
     if a.json:
-        a.json.write_text(json.dumps({n: {k: v for k, v in f.items() if k != "per_piece"} for n, f in results.items()}, indent=2, default=float))
+        a.json.write_text(
+            json.dumps(
+                {n: {k: v for k, v in f.items() if k != "per_piece"} for n, f in results.items()},
+                indent=2,
+                default=float,
+            )
+        )
     print(f"\nruns in {work}")
     return 0
 

@@ -1,7 +1,7 @@
 """Write docs/cli.md, the reference of every ``musicgen`` command, from the commands' own help texts.
 
-    python docs/make_cli_reference.py            # rewrites docs/cli.md
-    python docs/make_cli_reference.py --check    # exit 1 when docs/cli.md is out of date (the tests run this)
+python docs/make_cli_reference.py            # rewrites docs/cli.md
+python docs/make_cli_reference.py --check    # exit 1 when docs/cli.md is out of date (the tests run this)
 """
 
 from __future__ import annotations
@@ -23,7 +23,12 @@ def _param_rows(cmd) -> list[str]:
             name = ", ".join(f"`{o}`" for o in p.opts + list(p.secondary_opts))
         text = " ".join((getattr(p, "help", None) or "").split())
         default = p.default
-        if getattr(p, "is_flag", False) or default in (None, (), []) or callable(default) or getattr(p, "required", False):
+        if (
+            getattr(p, "is_flag", False)
+            or default in (None, (), [])
+            or callable(default)
+            or getattr(p, "required", False)
+        ):
             extra = " (required)" if getattr(p, "required", False) else ""
         else:
             extra = f" Default: `{default}`."
@@ -54,9 +59,13 @@ def render() -> str:
     from musicgen.cli import app  # every command registered
 
     root = typer.main.get_command(app)
-    lines = ["# Command-line reference", "",
-             "Generated from the commands' own `--help` texts by `python docs/make_cli_reference.py`; "
-             "`musicgen COMMAND --help` prints the same in a terminal.", ""]
+    lines = [
+        "# Command-line reference",
+        "",
+        "Generated from the commands' own `--help` texts by `python docs/make_cli_reference.py`; "
+        "`musicgen COMMAND --help` prints the same in a terminal.",
+        "",
+    ]
     lines += [(root.help or "").strip(), ""]
     for name in sorted(root.commands):
         lines += _command_md(f"musicgen {name}", root.commands[name], 2)

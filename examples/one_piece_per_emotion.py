@@ -29,7 +29,9 @@ def main() -> None:
     for emotion in EMOTIONS:
         piece, report = musicgen.generate(emotion, bars=args.bars, seed=args.seed, model=model)
         path = write_midi(piece, args.out / f"{emotion}.mid", force=True)
-        print(f"{path}: {report['key']}, {report['tempo_bpm']:.0f} bpm, R_F {report['r_f']:.3f}, PCE {report['pce']:.3f}")
+        print(
+            f"{path}: {report['key']}, {report['tempo_bpm']:.0f} bpm, R_F {report['r_f']:.3f}, PCE {report['pce']:.3f}"
+        )
     result = evaluate_paths([args.out], rules="violin")
     print(json.dumps(result["summary"], indent=2))
 

@@ -192,7 +192,13 @@ def find_soundfont(soundfont: str | os.PathLike | None = None) -> Path:
 
 # ------------------------------------------------------------------------------------------ FluidSynth
 _LIB: ctypes.CDLL | None = None
-_LIB_NAMES = ("libfluidsynth.so.3", "libfluidsynth.so.2", "libfluidsynth.so.1", "libfluidsynth.dylib", "libfluidsynth-3.dll")
+_LIB_NAMES = (
+    "libfluidsynth.so.3",
+    "libfluidsynth.so.2",
+    "libfluidsynth.so.1",
+    "libfluidsynth.dylib",
+    "libfluidsynth-3.dll",
+)
 
 
 def _fluidsynth() -> ctypes.CDLL:
@@ -244,7 +250,7 @@ def _fluidsynth() -> ctypes.CDLL:
 
 
 def synthesizer_version() -> str:
-    """"FluidSynth 2.3.1" (the library found), for reports and benchmarks.
+    """ "FluidSynth 2.3.1" (the library found), for reports and benchmarks.
 
     Raises:
         AudioError: the FluidSynth library is not installed.
@@ -400,7 +406,11 @@ def render_audio(
             raise InputError(sf, "FluidSynth cannot read this SoundFont (corrupt, or not SF2/SF3)", reason="corrupt")
         for chan, bank, preset in selections:
             if lib.fluid_synth_program_select(synth, chan, sfid, bank, preset) != 0:
-                what = f"drum kit (bank 128, preset {preset})" if bank == 128 else f"General MIDI program {preset} (bank 0)"
+                what = (
+                    f"drum kit (bank 128, preset {preset})"
+                    if bank == 128
+                    else f"General MIDI program {preset} (bank 0)"
+                )
                 raise InputError(sf, f"the SoundFont has no {what}", reason="unsupported")
         left = np.zeros(total, dtype=np.float32)
         right = np.zeros(total, dtype=np.float32)

@@ -36,14 +36,27 @@ EMOTION_VA: dict[str, tuple[float, float]] = {
 }
 
 ALIASES: dict[str, str] = {
-    "neutral": "neutral", "calm": "neutral",
-    "happy": "happy", "happiness": "happy", "joy": "happy", "joyful": "happy",
-    "anger": "anger", "angry": "anger",
-    "sadness": "sadness", "sad": "sadness",
-    "fear": "fear", "fearful": "fear", "afraid": "fear", "scared": "fear",
-    "surprise": "surprise", "surprised": "surprise",
-    "disgust": "disgust", "disgusted": "disgust",
-    "contempt": "contempt", "scornful": "contempt", "scorn": "contempt",
+    "neutral": "neutral",
+    "calm": "neutral",
+    "happy": "happy",
+    "happiness": "happy",
+    "joy": "happy",
+    "joyful": "happy",
+    "anger": "anger",
+    "angry": "anger",
+    "sadness": "sadness",
+    "sad": "sadness",
+    "fear": "fear",
+    "fearful": "fear",
+    "afraid": "fear",
+    "scared": "fear",
+    "surprise": "surprise",
+    "surprised": "surprise",
+    "disgust": "disgust",
+    "disgusted": "disgust",
+    "contempt": "contempt",
+    "scornful": "contempt",
+    "scorn": "contempt",
 }
 
 

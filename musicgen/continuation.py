@@ -130,8 +130,9 @@ def cadence_tones(tonic: int, minor: bool, closed: bool) -> np.ndarray:
     return np.array([(tonic + 7) % 12, (tonic + 11) % 12, (tonic + 2) % 12])
 
 
-def octave_for_join(first: np.ndarray, last_pitch: int | None, lo: np.ndarray, hi: np.ndarray,
-                    lowest: int, highest: int) -> np.ndarray:
+def octave_for_join(
+    first: np.ndarray, last_pitch: int | None, lo: np.ndarray, hi: np.ndarray, lowest: int, highest: int
+) -> np.ndarray:
     """Per candidate, the octave move (−12, 0 or +12 semitones) that keeps its span [lo, hi] inside
     [lowest, highest] and, among those, brings its first note nearest to ``last_pitch``."""
     moves = np.array([-12, 0, 12])
@@ -164,7 +165,9 @@ def is_closed(index: int) -> bool:
     return index % 2 == 1
 
 
-def continuation_penalties(cells: np.ndarray, minor: np.ndarray, state: Continuation, valence: float, lowest_pitch: int) -> dict:
+def continuation_penalties(
+    cells: np.ndarray, minor: np.ndarray, state: Continuation, valence: float, lowest_pitch: int
+) -> dict:
     """Score adjustments for candidate continuations of ``state`` (the next phrase is ``state.index + 1``).
 
     Args:
@@ -189,8 +192,16 @@ def continuation_penalties(cells: np.ndarray, minor: np.ndarray, state: Continua
     join_ok = join <= MAX_JOIN
     repeat_ok = rep < MAX_REPEAT
     adjust = -PENALTY * ((~mode_ok).astype(float) + (~join_ok) + (~repeat_ok)) + CADENCE_BONUS * cadence_ok
-    return {"adjust": adjust, "mode_ok": mode_ok, "join": join, "join_ok": join_ok, "repeat": rep, "repeat_ok": repeat_ok,
-            "cadence_ok": cadence_ok, "want_minor": bool(want_minor)}
+    return {
+        "adjust": adjust,
+        "mode_ok": mode_ok,
+        "join": join,
+        "join_ok": join_ok,
+        "repeat": rep,
+        "repeat_ok": repeat_ok,
+        "cadence_ok": cadence_ok,
+        "want_minor": bool(want_minor),
+    }
 
 
 __all__ = [

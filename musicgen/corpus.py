@@ -212,7 +212,9 @@ def content_hash(piece: Piece) -> str:
     n = piece.notes
     if not n.size:
         return "0"
-    arr = np.stack([n["onset_tick"] - n["onset_tick"][0], n["duration_tick"], n["pitch"].astype(np.int64) - int(n["pitch"][0])])
+    arr = np.stack(
+        [n["onset_tick"] - n["onset_tick"][0], n["duration_tick"], n["pitch"].astype(np.int64) - int(n["pitch"][0])]
+    )
     return hashlib.sha1(arr.astype(np.int64).tobytes()).hexdigest()
 
 
@@ -409,7 +411,15 @@ def _pack(pieces: list[Piece], metas: list[TuneMeta]) -> dict[str, np.ndarray]:
     spec = GridSpec()
     tpstep = DEFAULT_RESOLUTION // spec.steps_per_quarter
     steps = np.stack(
-        [np.rint(notes["onset_tick"] / tpstep), np.maximum(np.rint((notes["onset_tick"] + notes["duration_tick"]) / tpstep) - np.rint(notes["onset_tick"] / tpstep), 1), notes["pitch"]],
+        [
+            np.rint(notes["onset_tick"] / tpstep),
+            np.maximum(
+                np.rint((notes["onset_tick"] + notes["duration_tick"]) / tpstep)
+                - np.rint(notes["onset_tick"] / tpstep),
+                1,
+            ),
+            notes["pitch"],
+        ],
         axis=1,
     ).astype(np.int32)
     extra = [
@@ -434,7 +444,15 @@ class Corpus:
         path: the npz file it was loaded from.
     """
 
-    def __init__(self, notes: np.ndarray, grid_steps: np.ndarray, offsets: np.ndarray, tunes: list[TuneMeta], extra: list[dict], path: Path | None = None):
+    def __init__(
+        self,
+        notes: np.ndarray,
+        grid_steps: np.ndarray,
+        offsets: np.ndarray,
+        tunes: list[TuneMeta],
+        extra: list[dict],
+        path: Path | None = None,
+    ):
         self._notes = notes
         self._steps = grid_steps
         self._offsets = offsets
@@ -453,11 +471,15 @@ class Corpus:
 
         p = Path(path) if path is not None else default_corpus_path()
         if not p.is_file():
-            raise InputError(p, "no corpus here; build it with `musicgen data build` (takes a few minutes)", reason="missing")
+            raise InputError(
+                p, "no corpus here; build it with `musicgen data build` (takes a few minutes)", reason="missing"
+            )
         try:
             with np.load(p, allow_pickle=False) as z:
                 meta = json.loads(str(z["meta_json"]))
-                return cls(z["notes"], z["grid_steps"], z["offsets"], [TuneMeta(**t) for t in meta["tunes"]], meta["extra"], p)
+                return cls(
+                    z["notes"], z["grid_steps"], z["offsets"], [TuneMeta(**t) for t in meta["tunes"]], meta["extra"], p
+                )
         except (KeyError, ValueError, OSError) as exc:
             raise InputError(p, f"not a musicgen corpus file ({exc})", reason="corrupt") from None
 
@@ -468,7 +490,11 @@ class Corpus:
         """Indices of the tunes in ``split`` ("train"/"valid"/"test", or all) whose meter is in ``meters``."""
         ms = set(meters) if meters is not None else None
         return np.asarray(
-            [i for i, t in enumerate(self.tunes) if (split is None or t.split == split) and (ms is None or t.meter in ms)],
+            [
+                i
+                for i, t in enumerate(self.tunes)
+                if (split is None or t.split == split) and (ms is None or t.meter in ms)
+            ],
             dtype=np.int64,
         )
 
@@ -490,7 +516,15 @@ class Corpus:
             chords=np.asarray(x["chords"], dtype=float).reshape(-1, 3),
             title=t.title,
             source=t.source,
-            meta={"tune_type": t.tune_type, "collection": t.collection, "pickup_padding_qn": pad, "pickup_qn": (t_bar - pad) if pad > 0 else 0.0, "emotion": t.emotion, "valence": t.valence, "arousal": t.arousal},
+            meta={
+                "tune_type": t.tune_type,
+                "collection": t.collection,
+                "pickup_padding_qn": pad,
+                "pickup_qn": (t_bar - pad) if pad > 0 else 0.0,
+                "emotion": t.emotion,
+                "valence": t.valence,
+                "arousal": t.arousal,
+            },
         )
 
     def grid_steps(self, i: int) -> np.ndarray:

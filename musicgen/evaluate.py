@@ -217,7 +217,16 @@ def _read(path: str, readers: tuple[Callable, Callable, tuple[str, ...]] | None 
         return _Failure(exc.reason, exc.detail)
     except MusicgenError as exc:
         return _Failure("corrupt", str(exc))
-    except (OSError, ValueError, RuntimeError, KeyError, IndexError, TypeError, AttributeError, ZeroDivisionError) as exc:
+    except (
+        OSError,
+        ValueError,
+        RuntimeError,
+        KeyError,
+        IndexError,
+        TypeError,
+        AttributeError,
+        ZeroDivisionError,
+    ) as exc:
         # third-party parsers raise a variety of errors on damaged files
         return _Failure("corrupt", f"cannot read the file ({type(exc).__name__}: {str(exc)[:160]})")
     return piece
@@ -243,7 +252,9 @@ def _empty_row(path: str, cols: list[str], reason: str, detail: str) -> dict[str
     return row
 
 
-def _evaluate_chunk(paths: list[str], rules: str | None = None, progress: ProgressFn | None = None, done0: int = 0, total: int = 0) -> list[dict[str, Any]]:
+def _evaluate_chunk(
+    paths: list[str], rules: str | None = None, progress: ProgressFn | None = None, done0: int = 0, total: int = 0
+) -> list[dict[str, Any]]:
     """Read and score one chunk of files (runs in the main process or in a worker)."""
     rs = _ruleset(rules) if rules else None
     rule_names = [r.name for r in rs.rules] if rs is not None else []
@@ -489,7 +500,12 @@ def _json_rows(rows: list, writers: dict) -> list[str]:
 
 def _report_json_text(report: dict[str, Any]) -> str:
     """``json.dumps(report, indent=1) + "\\n"`` for a report of flat rows and flat statistics."""
-    if type(report) is not dict or list(report) != ["files", "summary"] or type(report["files"]) is not list or type(report["summary"]) is not dict:
+    if (
+        type(report) is not dict
+        or list(report) != ["files", "summary"]
+        or type(report["files"]) is not list
+        or type(report["summary"]) is not dict
+    ):
         raise _NotFlat
     writers = _json_scalar_writers()
     files = report["files"]

@@ -184,7 +184,9 @@ def generate(
         if continuation is None:
             sample = mdl.sample(conds, int(bars), seed=int(seed))
         else:
-            sample = mdl.sample(conds, int(bars), seed=int(seed), prev_latents=continuation.latents, key_shift=continuation.key_shift)
+            sample = mdl.sample(
+                conds, int(bars), seed=int(seed), prev_latents=continuation.latents, key_shift=continuation.key_shift
+            )
         disc = np.asarray(mdl.discriminator_score(sample, conds), dtype=float)
     grids, shift = sample.grids, sample.key_shift
     checks = None
@@ -206,8 +208,12 @@ def generate(
     if continuation is not None:
         tonic = continuation.tonic  # one tonic per session
     grid = Grid(
-        data=np.asarray(grids[best]), spec=mdl.spec, tempo=120.0, velocity=80,
-        key=Key(tonic, "minor" if minor else "major"), meta={"title": f"musicgen {cond.label}"},
+        data=np.asarray(grids[best]),
+        spec=mdl.spec,
+        tempo=120.0,
+        velocity=80,
+        key=Key(tonic, "minor" if minor else "major"),
+        meta={"title": f"musicgen {cond.label}"},
     )
     tempo = None
     if continuation is not None:
@@ -219,9 +225,15 @@ def generate(
     performance.title = composition.title = f"musicgen: {cond.label} (seed {seed})"
     _, last = first_and_last_pitch(np.asarray(grids[best])[None], mdl.spec.lowest_pitch)
     state = Continuation(
-        latents=np.asarray(sample.latents[best]), key_shift=int(shift[best]), tonic=tonic, minor=bool(minor),
-        valence=float(cond.valence), tempo=float(performance.tempo), last_pitch=int(last[0]) if last[0] >= 0 else None,
-        cells=np.asarray(grids[best]), index=0 if continuation is None else continuation.index + 1,
+        latents=np.asarray(sample.latents[best]),
+        key_shift=int(shift[best]),
+        tonic=tonic,
+        minor=bool(minor),
+        valence=float(cond.valence),
+        tempo=float(performance.tempo),
+        last_pitch=int(last[0]) if last[0] >= 0 else None,
+        cells=np.asarray(grids[best]),
+        index=0 if continuation is None else continuation.index + 1,
     )
     final = ruleset.score_piece(composition)
     pce = pitch_class_entropy(composition)
@@ -256,15 +268,27 @@ def generate(
     }
     if checks is not None:
         report["continuation"] = {
-            "phrase": state.index, "generator_valence": float(asked.valence), "mode_ok": bool(checks["mode_ok"][best]), "join_semitones": int(checks["join"][best]),
-            "repeat_share": float(checks["repeat"][best]), "cadence_ok": bool(checks["cadence_ok"][best]),
-            "candidates_keeping_all": int(((checks["adjust"] > -PENALTY / 2)).sum()),
+            "phrase": state.index,
+            "generator_valence": float(asked.valence),
+            "mode_ok": bool(checks["mode_ok"][best]),
+            "join_semitones": int(checks["join"][best]),
+            "repeat_share": float(checks["repeat"][best]),
+            "cadence_ok": bool(checks["cadence_ok"][best]),
+            "candidates_keeping_all": int((checks["adjust"] > -PENALTY / 2).sum()),
         }
-    return GenerationResult(performance=performance, composition=composition, grid=grid, report=report, continuation=state,
-                            candidate_scores={"score": score, "r_f": r_f, "disc": disc})
+    return GenerationResult(
+        performance=performance,
+        composition=composition,
+        grid=grid,
+        report=report,
+        continuation=state,
+        candidate_scores={"score": score, "r_f": r_f, "disc": disc},
+    )
 
 
-def _octave_for_join(grids: np.ndarray, shift: np.ndarray, last_pitch: int | None, spec) -> tuple[np.ndarray, np.ndarray]:
+def _octave_for_join(
+    grids: np.ndarray, shift: np.ndarray, last_pitch: int | None, spec
+) -> tuple[np.ndarray, np.ndarray]:
     """Move each candidate by the octave (−12, 0, +12) that keeps it in the violin range and brings its
     first note nearest to ``last_pitch`` (:func:`musicgen.continuation.octave_for_join`)."""
     from musicgen.grid import VIOLIN_HIGHEST, VIOLIN_LOWEST

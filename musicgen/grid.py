@@ -71,7 +71,9 @@ class GridSpec:
         """
         s = self.bar_quarters * self.steps_per_quarter
         if abs(s - round(s)) > 1e-9:
-            raise ValueError(f"{self.numerator}/{self.denominator} is not a whole number of steps at {self.steps_per_quarter} per quarter")
+            raise ValueError(
+                f"{self.numerator}/{self.denominator} is not a whole number of steps at {self.steps_per_quarter} per quarter"
+            )
         return int(round(s))
 
     @property

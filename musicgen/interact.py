@@ -86,7 +86,13 @@ class Session:
         """The whole session as one violin :class:`Piece` (a tempo change at each phrase)."""
         notes = np.concatenate(self.notes) if self.notes else np.zeros(0, dtype=NOTE_DTYPE)
         tempos = np.asarray(self.tempos or [(0.0, 120.0)], dtype=float)
-        p = Piece(notes=notes, resolution=self.resolution, tracks=[Track("Violin")], tempos=tempos, title="musicgen interactive session")
+        p = Piece(
+            notes=notes,
+            resolution=self.resolution,
+            tracks=[Track("Violin")],
+            tempos=tempos,
+            title="musicgen interactive session",
+        )
         p.sort()
         return p
 
@@ -107,7 +113,7 @@ class MidiPortPlayer:
 
             names = mido.get_output_names()
         except Exception as exc:  # ImportError, or the rtmidi backend missing
-            raise UsageError(f"--midi-port needs python-rtmidi: pip install \"musicgen[midi]\" ({exc})") from None
+            raise UsageError(f'--midi-port needs python-rtmidi: pip install "musicgen[midi]" ({exc})') from None
         if name not in names:
             raise UsageError(f"no MIDI output port {name!r}; available: {', '.join(names) or 'none'}")
         self._port = mido.open_output(name)
@@ -203,7 +209,9 @@ def run_interact(
     # phrase is as quick as the rest
     from musicgen.conditions import from_label, from_valence_arousal
 
-    generate(condition=from_label("neutral"), bars=phrase_bars, candidates=candidates, seed=seed, rules=rules, model=model)
+    generate(
+        condition=from_label("neutral"), bars=phrase_bars, candidates=candidates, seed=seed, rules=rules, model=model
+    )
     player = MidiPortPlayer(midi_port) if midi_port else None
     session = Session()
     state = None  # the previous phrase's Continuation
@@ -226,16 +234,37 @@ def run_interact(
             # probabilities can disagree with its valence (a "neutral" label at valence -0.35), and the
             # session's mode follows the valence
             point = from_valence_arousal(est.condition.valence, est.condition.arousal)
-            res = generate(condition=point, bars=phrase_bars, candidates=candidates, seed=seed + k, rules=rules, model=model,
-                           continuation=state, cadence="open" if state is None else None)
+            res = generate(
+                condition=point,
+                bars=phrase_bars,
+                candidates=candidates,
+                seed=seed + k,
+                rules=rules,
+                model=model,
+                continuation=state,
+                cadence="open" if state is None else None,
+            )
             generate_ms = (time.perf_counter() - t0) * 1000.0
             state = res.continuation
             start = session.append(res.performance, phrase_bars)
             cont = res.report.get("continuation", {})
             phrase = Phrase(
-                k, float(est.time), est.condition.label, est.condition.valence, est.condition.arousal, res.performance.tempo, start,
-                len(res.performance), estimate_ms + generate_ms, res.report["r_f"], estimate_ms, generate_ms, res.report["key"] or "",
-                int(cont.get("join_semitones", -1)), float(cont.get("repeat_share", float("nan"))), bool(cont.get("cadence_ok", False)),
+                k,
+                float(est.time),
+                est.condition.label,
+                est.condition.valence,
+                est.condition.arousal,
+                res.performance.tempo,
+                start,
+                len(res.performance),
+                estimate_ms + generate_ms,
+                res.report["r_f"],
+                estimate_ms,
+                generate_ms,
+                res.report["key"] or "",
+                int(cont.get("join_semitones", -1)),
+                float(cont.get("repeat_share", float("nan"))),
+                bool(cont.get("cadence_ok", False)),
                 state.last_pitch,
             )
             session.phrases.append(phrase)
@@ -257,5 +286,11 @@ def run_interact(
         if player is not None:
             player.close()
         if log is not None:
-            atomic_write_text(log, json.dumps({"estimates": session.timeline, "phrases": [p.as_dict() for p in session.phrases]}, indent=1), force=True)
+            atomic_write_text(
+                log,
+                json.dumps(
+                    {"estimates": session.timeline, "phrases": [p.as_dict() for p in session.phrases]}, indent=1
+                ),
+                force=True,
+            )
     return session

@@ -48,7 +48,7 @@ MODE_JUDGES = ("TemperleyKostkaPayne", "AardenEssen")
 
 
 def judge_modes(piece) -> tuple[str, ...]:
-    """"major" or "minor" by each key finder of :data:`MODE_JUDGES` (music21), on the piece's notes
+    """ "major" or "minor" by each key finder of :data:`MODE_JUDGES` (music21), on the piece's notes
     ("major" for a piece without notes)."""
     from music21.analysis import discrete
 
@@ -57,11 +57,13 @@ def judge_modes(piece) -> tuple[str, ...]:
     if not len(piece):
         return ("major",) * len(MODE_JUDGES)
     stream = piece_to_stream(piece)
-    return tuple("minor" if getattr(discrete, name)().getSolution(stream).mode == "minor" else "major" for name in MODE_JUDGES)
+    return tuple(
+        "minor" if getattr(discrete, name)().getSolution(stream).mode == "minor" else "major" for name in MODE_JUDGES
+    )
 
 
 def tkp_mode(piece) -> str:
-    """"major" or "minor" by music21's Temperley–Kostka–Payne key finder (see :func:`judge_modes`)."""
+    """ "major" or "minor" by music21's Temperley–Kostka–Payne key finder (see :func:`judge_modes`)."""
     return judge_modes(piece)[0]
 
 
@@ -131,8 +133,16 @@ class JudgedPiece:
     other_modes: tuple = ()
 
 
-def generate_and_judge(model, seeds, bars: int = 16, candidates: int = 32, labels: bool = True, corners: bool = True,
-                       via_musicxml: bool = False, progress=None) -> list[JudgedPiece]:
+def generate_and_judge(
+    model,
+    seeds,
+    bars: int = 16,
+    candidates: int = 32,
+    labels: bool = True,
+    corners: bool = True,
+    via_musicxml: bool = False,
+    progress=None,
+) -> list[JudgedPiece]:
     """Generate one piece per (condition, seed) with the default ``generate`` path and judge it.
 
     Args:
@@ -155,8 +165,20 @@ def generate_and_judge(model, seeds, bars: int = 16, candidates: int = 32, label
             res = generate(condition=cond, bars=bars, candidates=candidates, seed=int(seed), model=model)
             piece = _musicxml_round_trip(res.composition) if via_musicxml else res.composition
             modes = judge_modes(piece)
-            out.append(JudgedPiece(name, cond.valence, cond.arousal, int(seed), modes[0], onsets_per_beat(piece),
-                                   np.asarray(res.grid.data), res.report, piece, modes[1:]))
+            out.append(
+                JudgedPiece(
+                    name,
+                    cond.valence,
+                    cond.arousal,
+                    int(seed),
+                    modes[0],
+                    onsets_per_beat(piece),
+                    np.asarray(res.grid.data),
+                    res.report,
+                    piece,
+                    modes[1:],
+                )
+            )
             if progress:
                 progress()
     return out
@@ -193,11 +215,16 @@ def control_figures(pieces: list[JudgedPiece]) -> dict:
     for name, rows in by.items():
         r = list(rows.values())
         out["per_condition"][name] = {
-            "valence": r[0].valence, "arousal": r[0].arousal, "pieces": len(r),
+            "valence": r[0].valence,
+            "arousal": r[0].arousal,
+            "pieces": len(r),
             "minor": float(np.mean([x.mode == "minor" for x in r])),
             "onsets_per_beat": float(np.mean([x.onsets_per_beat for x in r])),
         }
-    for group, names in (("labels", [e for e in EMOTIONS if e in by]), ("corners", [c for c in by if c in corner_names])):
+    for group, names in (
+        ("labels", [e for e in EMOTIONS if e in by]),
+        ("corners", [c for c in by if c in corner_names]),
+    ):
         if not names:
             continue
         pos = [p.mode == "major" for n in names for p in by[n].values() if p.valence > VALENCE_SIDE]
@@ -214,11 +241,18 @@ def control_figures(pieces: list[JudgedPiece]) -> dict:
         else:
             pairs = [(by[h], by[lo]) for h in HIGH_AROUSAL for lo in LOW_AROUSAL if h in by and lo in by]
         dens = [hi[s].onsets_per_beat > lo[s].onsets_per_beat for hi, lo in pairs for s in hi if s in lo]
-        out[group] = {"positive": share(pos), "negative": share(neg), "arousal_pairs": share(dens), "other_judges": others}
+        out[group] = {
+            "positive": share(pos),
+            "negative": share(neg),
+            "arousal_pairs": share(dens),
+            "other_judges": others,
+        }
     return out
 
 
-def reference_windows(corpus, n: int = 64, bars: int = 16, split: str = "test", meters=("4/4",), seed: int = 0) -> np.ndarray:
+def reference_windows(
+    corpus, n: int = 64, bars: int = 16, split: str = "test", meters=("4/4",), seed: int = 0
+) -> np.ndarray:
     """``n`` held-out tunes of ``split`` in ``meters`` as ``bars``-bar model grids (N, bars, 16, 60), each
     from its first full bar (a shorter tune continues from its first full bar again, as it is played),
     drawn with ``seed``."""
@@ -275,8 +309,14 @@ def quality_figures(pieces: list[JudgedPiece]) -> dict:
     pitches = np.concatenate([p.composition.notes["pitch"] for p in pieces]) if pieces else np.zeros(0)
     inr = float(((pitches >= VIOLIN_LOWEST) & (pitches <= VIOLIN_HIGHEST)).mean()) if pitches.size else float("nan")
     pce = pce[np.isfinite(pce)]
-    return {"pce": float(pce.mean()), "pce_ci": bootstrap_interval(pce), "r_f": float(rf.mean()), "r_f_ci": bootstrap_interval(rf),
-            "in_range": inr, "notes": int(pitches.size)}
+    return {
+        "pce": float(pce.mean()),
+        "pce_ci": bootstrap_interval(pce),
+        "r_f": float(rf.mean()),
+        "r_f_ci": bootstrap_interval(rf),
+        "in_range": inr,
+        "notes": int(pitches.size),
+    }
 
 
 __all__ = [

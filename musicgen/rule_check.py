@@ -25,7 +25,9 @@ class FileCheck:
     error: str | None = None
 
 
-def check_files(paths: Iterable[str | os.PathLike], rules: str | os.PathLike | RuleSet = DEFAULT_RULES, progress=None) -> list[FileCheck]:
+def check_files(
+    paths: Iterable[str | os.PathLike], rules: str | os.PathLike | RuleSet = DEFAULT_RULES, progress=None
+) -> list[FileCheck]:
     """Read and score music files (MIDI, MusicXML, ABC) against a rule set.
 
     A file that cannot be read is recorded with its error and the others go on.

@@ -8,7 +8,9 @@ import numpy as np
 _DIATONIC = np.array([0, 2, 4, 5, 7, 9, 11])
 
 
-def random_diatonic_phrase(rng: np.random.Generator, bars: int = 4, durations=(0.25, 0.5, 0.5, 1.0), bar_qn: float = 4.0) -> list[tuple[float, float, int]]:
+def random_diatonic_phrase(
+    rng: np.random.Generator, bars: int = 4, durations=(0.25, 0.5, 0.5, 1.0), bar_qn: float = 4.0
+) -> list[tuple[float, float, int]]:
     """A random C-major melody, the kind the theme finder's threshold is calibrated on (it should find no
     theme in it): ``bars`` bars of ``bar_qn`` quarter notes filled with durations drawn from
     ``durations`` (quarter notes) and pitches drawn uniformly from 10 scale degrees upward from C4.

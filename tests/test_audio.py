@@ -48,7 +48,9 @@ def _rms(x: np.ndarray) -> float:
 # ------------------------------------------------------------------------------------ no sound needed
 def test_note_seconds_follow_the_tempo_map():
     # 4 quarters at 120 bpm (2 s), then 4 quarters at 60 bpm (4 s)
-    p = Piece.from_arrays(np.arange(8) * 480, np.full(8, 480), np.full(8, 69), tempos=np.array([[0.0, 120.0], [1920.0, 60.0]]))
+    p = Piece.from_arrays(
+        np.arange(8) * 480, np.full(8, 480), np.full(8, 69), tempos=np.array([[0.0, 120.0], [1920.0, 60.0]])
+    )
     on, off = A.note_seconds(p)
     assert on[:4] == pytest.approx([0.0, 0.5, 1.0, 1.5])
     assert on[4:] == pytest.approx([2.0, 3.0, 4.0, 5.0])
@@ -131,7 +133,9 @@ _HIDE_SOUNDFONTS = "import musicgen.audio as a; a.SOUNDFONT_DIRS = (); from musi
 
 def _cli_without_soundfont(*args: str, cwd) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != A.SOUNDFONT_ENV}
-    return subprocess.run([sys.executable, "-c", _HIDE_SOUNDFONTS, *args], capture_output=True, text=True, timeout=120, env=env, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-c", _HIDE_SOUNDFONTS, *args], capture_output=True, text=True, timeout=120, env=env, cwd=cwd
+    )
 
 
 def test_cli_render_without_soundfont(tmp_path):
@@ -167,8 +171,13 @@ def test_render_is_loud_enough_and_follows_the_dynamics(soundfont):
 
 
 def test_length_is_the_performance_plus_the_tail(soundfont):
-    p = Piece.from_arrays(np.arange(8) * 480, np.full(8, 480), np.full(8, 69), velocity=np.full(8, 90),
-                          tempos=np.array([[0.0, 120.0], [1920.0, 60.0]]))
+    p = Piece.from_arrays(
+        np.arange(8) * 480,
+        np.full(8, 480),
+        np.full(8, 69),
+        velocity=np.full(8, 90),
+        tempos=np.array([[0.0, 120.0], [1920.0, 60.0]]),
+    )
     a = musicgen.render_audio(p)
     perf = A.performance_seconds(p)
     assert perf == pytest.approx(6.0)
@@ -188,7 +197,9 @@ def test_render_wav_file(soundfont, tmp_path):
         assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 2, 44100)
         n = w.getnframes()
         pcm = np.frombuffer(w.readframes(n), dtype="<i2")
-    assert info.seconds == pytest.approx(n / 44100) and info.performance_seconds == pytest.approx(A.performance_seconds(p))
+    assert info.seconds == pytest.approx(n / 44100) and info.performance_seconds == pytest.approx(
+        A.performance_seconds(p)
+    )
     assert info.soundfont == soundfont and info.peak_dbfs == pytest.approx(-1.0, abs=0.01)
     assert 0.85 * 32767 < np.abs(pcm.astype(int)).max() < 32767  # normalised to -1 dBFS, nothing clipped
     assert "44.1 kHz stereo" in info.describe()

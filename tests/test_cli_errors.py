@@ -12,7 +12,11 @@ import pytest
 def _run(*args: str, columns: int = 20) -> subprocess.CompletedProcess:
     env = dict(os.environ, COLUMNS=str(columns), LINES="10")
     return subprocess.run(
-        [sys.executable, "-c", "from musicgen.cli import main; main()", *args], capture_output=True, text=True, timeout=120, env=env
+        [sys.executable, "-c", "from musicgen.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
 
 

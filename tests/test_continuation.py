@@ -92,10 +92,20 @@ def test_a_session_of_phrases_keeps_its_tonic_and_joins(tmp_path):
     state, tonics, modes, tempos = None, [], [], []
     plan = ["happy", "happy", "sad", "sad", "anger", "happy"]
     for k, emo in enumerate(plan):
-        res = musicgen.generate(emo, bars=4, candidates=16, seed=k, model=model, continuation=state, cadence="open" if state is None else None)
+        res = musicgen.generate(
+            emo,
+            bars=4,
+            candidates=16,
+            seed=k,
+            model=model,
+            continuation=state,
+            cadence="open" if state is None else None,
+        )
         if state is not None:
             assert res.continuation.index == state.index + 1
-            assert abs(res.performance.tempo - state.tempo) <= 0.12 * state.tempo + 1e-3  # tempi are written to 3 decimals
+            assert (
+                abs(res.performance.tempo - state.tempo) <= 0.12 * state.tempo + 1e-3
+            )  # tempi are written to 3 decimals
             rep = res.report["continuation"]
             assert rep["join_semitones"] <= 7 or rep["candidates_keeping_all"] == 0
         state = res.continuation
@@ -114,7 +124,9 @@ def test_a_session_of_phrases_keeps_its_tonic_and_joins(tmp_path):
     assert sad.continuation.minor
     near = EmotionCondition(from_label("surprise").probabilities, -0.05, 0.6)
     for seed in (41, 42, 43):
-        kept = musicgen.generate(condition=near, bars=4, candidates=16, seed=seed, model=model, continuation=sad.continuation)
+        kept = musicgen.generate(
+            condition=near, bars=4, candidates=16, seed=seed, model=model, continuation=sad.continuation
+        )
         assert kept.report["continuation"]["generator_valence"] == pytest.approx(-KEPT_MODE_VALENCE)
         assert kept.continuation.minor and kept.report["continuation"]["mode_ok"]
     with pytest.raises(musicgen.errors.UsageError, match="cadence"):

@@ -81,11 +81,29 @@ def test_cli_build_and_info(tmp_path):
     from musicgen.cli import app
 
     out = tmp_path / "c.npz"
-    r = CliRunner().invoke(app, ["data", "build", "--out", str(out), "--collection", "airdsAirs", "--limit-files", "1", "--limit-tunes", "5", "--workers", "1"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "data",
+            "build",
+            "--out",
+            str(out),
+            "--collection",
+            "airdsAirs",
+            "--limit-files",
+            "1",
+            "--limit-tunes",
+            "5",
+            "--workers",
+            "1",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert out.is_file() and "tunes kept" in r.output
     assert len(Corpus.load(out)) == 5
-    r2 = CliRunner().invoke(app, ["data", "build", "--out", str(out), "--collection", "airdsAirs", "--limit-files", "1"])
+    r2 = CliRunner().invoke(
+        app, ["data", "build", "--out", str(out), "--collection", "airdsAirs", "--limit-files", "1"]
+    )
     assert r2.exit_code != 0  # refuses to overwrite without --force
     r3 = CliRunner().invoke(app, ["data", "info", str(out)])
     assert r3.exit_code == 0 and "airdsAirs" in r3.output

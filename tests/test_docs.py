@@ -24,7 +24,12 @@ def test_cli_reference_is_up_to_date(capsys):
 def test_no_code_cites_a_file_outside_the_repository():
     """Comments and docstrings cite docs/ in this repository, never the design notes beside it."""
     bad = []
-    for path in [*REPO.glob("musicgen/**/*.py"), *REPO.glob("benchmarks/*.py"), *REPO.glob("examples/*.py"), *REPO.glob("rules/*.toml")]:
+    for path in [
+        *REPO.glob("musicgen/**/*.py"),
+        *REPO.glob("benchmarks/*.py"),
+        *REPO.glob("examples/*.py"),
+        *REPO.glob("rules/*.toml"),
+    ]:
         for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if re.search(r"DESIGN\.md|\.\./shared/DESIGN", line):
                 bad.append(f"{path.relative_to(REPO)}:{no}: {line.strip()}")

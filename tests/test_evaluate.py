@@ -46,9 +46,15 @@ def folder(tmp_path_factory):
     mel = reel.notes
     multi = Piece.from_arrays(
         np.r_[mel["onset_tick"], mel["onset_tick"][::4], np.arange(0, int(mel["onset_tick"].max()), 480)],
-        np.r_[mel["duration_tick"], np.full(len(mel[::4]), 480), np.full(len(np.arange(0, int(mel["onset_tick"].max()), 480)), 120)],
+        np.r_[
+            mel["duration_tick"],
+            np.full(len(mel[::4]), 480),
+            np.full(len(np.arange(0, int(mel["onset_tick"].max()), 480)), 120),
+        ],
         np.r_[mel["pitch"], mel["pitch"][::4] - 19, np.full(len(np.arange(0, int(mel["onset_tick"].max()), 480)), 36)],
-        track=np.r_[np.zeros(n), np.ones(len(mel[::4])), np.full(len(np.arange(0, int(mel["onset_tick"].max()), 480)), 2)].astype(int),
+        track=np.r_[
+            np.zeros(n), np.ones(len(mel[::4])), np.full(len(np.arange(0, int(mel["onset_tick"].max()), 480)), 2)
+        ].astype(int),
         tracks=[Track("violin", 40), Track("cello", 42), Track("drums", 0, True)],
         time_signatures=reel.time_signatures,
     )
@@ -132,7 +138,9 @@ def test_exit_codes_and_outputs(folder, tmp_path):
     assert json.loads(js.read_text())["files"][0]["path"] == str(folder / "six8.mid")
     lines = cs.read_text().splitlines()
     header = lines[0].split(",")
-    assert header[0] == "path" and header[-2:] == ["error", "error_detail"] and "pce" in header and "theme_count" in header
+    assert (
+        header[0] == "path" and header[-2:] == ["error", "error_detail"] and "pce" in header and "theme_count" in header
+    )
     assert len(lines) == 2
     # a file named on the command line with an unsupported suffix is reported, not skipped
     odd = tmp_path / "tune.wav"
@@ -180,7 +188,10 @@ def test_discovery_and_report_helpers(folder):
     s = metric_summary([{"a": 1.0}, {"a": None}, {"a": 3.0}], ["a", "b"])
     assert s["a"] == {"mean": 2.0, "std": 1.0, "min": 1.0, "max": 3.0, "n": 2}
     assert s["b"] == {"mean": None, "std": None, "min": None, "max": None, "n": 0}
-    rep = {"files": [{"path": "x.mid", "pce": 1.5, "theme_count": 2, "error": None, "error_detail": None}], "summary": {}}
+    rep = {
+        "files": [{"path": "x.mid", "pce": 1.5, "theme_count": 2, "error": None, "error_detail": None}],
+        "summary": {},
+    }
     assert report_to_csv(rep).splitlines() == ["path,pce,theme_count,error,error_detail", "x.mid,1.5,2,,"]
     assert not math.isnan(rep["files"][0]["pce"])
 
@@ -196,7 +207,13 @@ def test_summarise_matches_a_direct_computation():
     s = metric_summary(rows, ["a", "b", "c", "d"])
     for col, vals in (("a", [1.0, 4.0, 7.0, 10.0]), ("b", [2.5, -1.0, 0.1]), ("c", [3.0])):
         arr = np.array(vals)
-        assert s[col] == {"mean": float(arr.mean()), "std": float(arr.std()), "min": min(vals), "max": max(vals), "n": len(vals)}, col
+        assert s[col] == {
+            "mean": float(arr.mean()),
+            "std": float(arr.std()),
+            "min": min(vals),
+            "max": max(vals),
+            "n": len(vals),
+        }, col
     assert s["d"]["n"] == 0 and s["d"]["mean"] is None
     # a text column among the summarised ones is an error, as before
     with pytest.raises(ValueError):
@@ -271,7 +288,10 @@ def test_fixed_midi_set_pce_is_muspy_exactly():
     [
         {"files": [], "summary": {}},
         {"files": [{}], "summary": {"a": {}}},
-        {"files": [{"path": 'é/ü\u2603"x\\\n', "a": 1, "b": None, "c": True, "d": 1e300, "e": -0.0, "f": 2**70}], "summary": {"pce": {"mean": None, "n": 0}}},
+        {
+            "files": [{"path": 'é/ü\u2603"x\\\n', "a": 1, "b": None, "c": True, "d": 1e300, "e": -0.0, "f": 2**70}],
+            "summary": {"pce": {"mean": None, "n": 0}},
+        },
         {"files": [{"path": "x", "nested": [1, 2]}], "summary": {}},
         {"files": [{"path": "x"}], "summary": {"a": {"mean": 1.5}}, "extra": 1},
         {"files": [{"path": "x"}], "summary": {3: {"mean": 1.5}}},

@@ -15,7 +15,19 @@ from musicgen.cli import app
 from musicgen.errors import OutputExistsError, UsageError
 from musicgen.io import read_piece
 
-REPORT_KEYS = {"emotion", "valence", "arousal", "seed", "candidates", "score", "r_f", "rules", "pce", "theme_count", "tempo_bpm"}
+REPORT_KEYS = {
+    "emotion",
+    "valence",
+    "arousal",
+    "seed",
+    "candidates",
+    "score",
+    "r_f",
+    "rules",
+    "pce",
+    "theme_count",
+    "tempo_bpm",
+}
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +105,18 @@ def test_bad_arguments(model, kwargs, match):
 
 def test_cli_writes_identical_bytes_for_the_same_seed(tmp_path):
     args = ["generate", "--emotion", "fear", "--bars", "4", "--candidates", "8", "--seed", "11"]
-    r1 = CliRunner().invoke(app, args + ["-o", str(tmp_path / "a.mid"), "--json", str(tmp_path / "a.json"), "--musicxml", str(tmp_path / "a.musicxml")])
+    r1 = CliRunner().invoke(
+        app,
+        args
+        + [
+            "-o",
+            str(tmp_path / "a.mid"),
+            "--json",
+            str(tmp_path / "a.json"),
+            "--musicxml",
+            str(tmp_path / "a.musicxml"),
+        ],
+    )
     r2 = CliRunner().invoke(app, args + ["-o", str(tmp_path / "b.mid")])
     assert r1.exit_code == 0, r1.output
     assert r2.exit_code == 0, r2.output
@@ -112,7 +135,12 @@ def test_cli_writes_identical_bytes_for_the_same_seed(tmp_path):
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", "from musicgen.cli import main; main()", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", "from musicgen.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_cli_errors_are_one_clear_line(tmp_path):
@@ -132,7 +160,22 @@ def test_live_condition_from_a_signal_file(tmp_path):
 
     rec = simulate_session([("neutral", 30.0), ("sadness", 30.0)], seed=4)
     write_recording_csv(rec, tmp_path / "s.csv")
-    r = CliRunner().invoke(app, ["generate", "--live", str(tmp_path / "s.csv"), "--bars", "4", "--candidates", "4", "-o", str(tmp_path / "live.mid"), "--json", str(tmp_path / "live.json")])
+    r = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            "--live",
+            str(tmp_path / "s.csv"),
+            "--bars",
+            "4",
+            "--candidates",
+            "4",
+            "-o",
+            str(tmp_path / "live.mid"),
+            "--json",
+            str(tmp_path / "live.json"),
+        ],
+    )
     assert r.exit_code == 0, r.output
     rep = json.loads((tmp_path / "live.json").read_text())
     assert len(read_piece(tmp_path / "live.mid")) > 0

@@ -23,7 +23,12 @@ def test_steps_per_bar():
 
 @settings(max_examples=50, deadline=None)
 @given(
-    st.lists(st.tuples(st.integers(0, 200), st.integers(1, 30), st.integers(40, 100)), min_size=1, max_size=40, unique_by=lambda t: (t[0], t[2])),
+    st.lists(
+        st.tuples(st.integers(0, 200), st.integers(1, 30), st.integers(40, 100)),
+        min_size=1,
+        max_size=40,
+        unique_by=lambda t: (t[0], t[2]),
+    ),
     st.sampled_from([(4, 4), (6, 8), (3, 4), (2, 4)]),
 )
 def test_round_trip_exact_on_grid(notes, meter):

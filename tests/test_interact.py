@@ -25,7 +25,9 @@ def test_phrases_follow_the_estimate(tmp_path, changing_recording):
     from musicgen.interact import run_interact
 
     out = tmp_path / "session.mid"
-    session = run_interact(str(changing_recording), output=out, phrase_bars=2, candidates=4, seed=0, log=tmp_path / "log.json")
+    session = run_interact(
+        str(changing_recording), output=out, phrase_bars=2, candidates=4, seed=0, log=tmp_path / "log.json"
+    )
     assert len(session.phrases) >= 4
     piece = read_piece(out)
     assert len(piece) == sum(p.n_notes for p in session.phrases)
@@ -48,12 +50,29 @@ def test_max_phrases_and_cli(tmp_path, changing_recording):
     from musicgen.cli import app
 
     out = tmp_path / "s.mid"
-    r = CliRunner().invoke(app, ["interact", "--source", str(changing_recording), "-o", str(out), "--phrase-bars", "4", "--max-phrases", "2", "--candidates", "4"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "interact",
+            "--source",
+            str(changing_recording),
+            "-o",
+            str(out),
+            "--phrase-bars",
+            "4",
+            "--max-phrases",
+            "2",
+            "--candidates",
+            "4",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "2 phrases" in r.output
     p = read_piece(out)
     assert p.tempos.shape[0] == 2 and len(p) > 0
-    r2 = CliRunner().invoke(app, ["interact", "--source", str(changing_recording), "-o", str(out), "--max-phrases", "1"])
+    r2 = CliRunner().invoke(
+        app, ["interact", "--source", str(changing_recording), "-o", str(out), "--max-phrases", "1"]
+    )
     assert r2.exit_code != 0  # exists, no --force
 
 

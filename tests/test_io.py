@@ -31,7 +31,9 @@ notes_strategy = st.lists(
 def test_midi_round_trip_is_exact(tmp_path_factory, notes, res):
     # MIDI cannot tell apart two notes of one pitch that overlap in one track: keep the first of such
     notes = sorted(notes, key=lambda t: (t[2], t[0]))
-    kept = [n for i, n in enumerate(notes) if i == 0 or notes[i - 1][2] != n[2] or notes[i - 1][0] + notes[i - 1][1] <= n[0]]
+    kept = [
+        n for i, n in enumerate(notes) if i == 0 or notes[i - 1][2] != n[2] or notes[i - 1][0] + notes[i - 1][1] <= n[0]
+    ]
     on, dur, pitch, vel = map(np.asarray, zip(*kept))
     p = Piece.from_arrays(on, dur, pitch, vel, resolution=res)
     f = tmp_path_factory.mktemp("rt") / "x.mid"
@@ -43,7 +45,14 @@ def test_midi_round_trip_is_exact(tmp_path_factory, notes, res):
 
 
 def test_meter_tempo_key_round_trip(tmp_path):
-    p = Piece.from_arrays([0, 240, 480], [240, 240, 480], [62, 66, 69], time_signatures=np.array([[0, 6, 8], [1440, 9, 8]]), tempos=np.array([[0.0, 96.0]]), key=Key(2, "major"))
+    p = Piece.from_arrays(
+        [0, 240, 480],
+        [240, 240, 480],
+        [62, 66, 69],
+        time_signatures=np.array([[0, 6, 8], [1440, 9, 8]]),
+        tempos=np.array([[0.0, 96.0]]),
+        key=Key(2, "major"),
+    )
     write_midi(p, tmp_path / "a.mid")
     q = read_piece(tmp_path / "a.mid")
     assert q.time_signatures.tolist() == [[0, 6, 8], [1440, 9, 8]]
@@ -55,7 +64,9 @@ def test_meter_tempo_key_round_trip(tmp_path):
 
 
 def test_multitrack_type1(tmp_path):
-    p = Piece.from_arrays([0, 0, 480], [480, 960, 480], [60, 48, 62], track=[0, 1, 0], tracks=[Track("Violin"), Track("Cello", 42)])
+    p = Piece.from_arrays(
+        [0, 0, 480], [480, 960, 480], [60, 48, 62], track=[0, 1, 0], tracks=[Track("Violin"), Track("Cello", 42)]
+    )
     write_midi(p, tmp_path / "t.mid")
     q = read_piece(tmp_path / "t.mid")
     assert [t.program for t in q.tracks] == [VIOLIN_PROGRAM, 42]
@@ -75,7 +86,9 @@ def test_abc_and_musicxml_agree(tmp_path, acacia):
     write_musicxml(acacia, tmp_path / "a.musicxml")
     x = read_piece(tmp_path / "a.musicxml")
     assert np.array_equal(x.notes["pitch"], acacia.notes["pitch"])
-    assert np.array_equal(x.notes["onset_tick"] - x.notes["onset_tick"][0], acacia.notes["onset_tick"] - acacia.notes["onset_tick"][0])
+    assert np.array_equal(
+        x.notes["onset_tick"] - x.notes["onset_tick"][0], acacia.notes["onset_tick"] - acacia.notes["onset_tick"][0]
+    )
     assert np.array_equal(x.notes["duration_tick"], acacia.notes["duration_tick"])
 
 
@@ -90,7 +103,12 @@ def test_abc_file(tmp_path):
 
 @pytest.mark.parametrize(
     "name,content,reason",
-    [("empty.mid", b"", "empty"), ("text.mid", b"this is not midi at all", "corrupt"), ("cut.mid", b"MThd\x00\x00\x00\x06\x00\x01\x00\x02\x01", "corrupt"), ("x.wav", b"RIFF", "unsupported")],
+    [
+        ("empty.mid", b"", "empty"),
+        ("text.mid", b"this is not midi at all", "corrupt"),
+        ("cut.mid", b"MThd\x00\x00\x00\x06\x00\x01\x00\x02\x01", "corrupt"),
+        ("x.wav", b"RIFF", "unsupported"),
+    ],
 )
 def test_bad_files_raise_input_error(tmp_path, name, content, reason):
     f = tmp_path / name
@@ -135,10 +153,16 @@ def _reference_piece(path) -> dict:
     import symusic
 
     score = symusic.Score.from_midi(path.read_bytes(), ttype="tick")
-    rows = [(int(n.time), i, int(n.pitch), int(n.duration), int(n.velocity)) for i, tr in enumerate(score.tracks) for n in tr.notes]
+    rows = [
+        (int(n.time), i, int(n.pitch), int(n.duration), int(n.velocity))
+        for i, tr in enumerate(score.tracks)
+        for n in tr.notes
+    ]
     rows.sort(key=lambda r: r[:4])
     res = score.ticks_per_quarter
-    sigs = sorted(([int(t.time), int(t.numerator), int(t.denominator)] for t in score.time_signatures), key=lambda r: r[0])
+    sigs = sorted(
+        ([int(t.time), int(t.numerator), int(t.denominator)] for t in score.time_signatures), key=lambda r: r[0]
+    )
     tempos = sorted(([float(t.time), 60_000_000.0 / float(t.mspq)] for t in score.tempos), key=lambda r: r[0])
     return {
         "onset_tick": [r[0] for r in rows],
@@ -150,7 +174,8 @@ def _reference_piece(path) -> dict:
         "duration": [r[3] / res for r in rows],
         "time_signatures": sigs if sigs and sigs[0][0] == 0 else [[0, 4, 4]] + sigs,
         "tempos": tempos if tempos and tempos[0][0] == 0 else [[0.0, 120.0]] + tempos,
-        "tracks": [(str(t.name), int(t.program), bool(t.is_drum)) for t in score.tracks] or [("", VIOLIN_PROGRAM, False)],
+        "tracks": [(str(t.name), int(t.program), bool(t.is_drum)) for t in score.tracks]
+        or [("", VIOLIN_PROGRAM, False)],
         "resolution": res,
     }
 
@@ -193,7 +218,9 @@ def test_read_midi_equals_a_note_by_note_reference(tmp_path):
 @settings(max_examples=30, deadline=None)
 @given(
     tracks=st.lists(
-        st.lists(st.tuples(st.integers(0, 3000), st.integers(0, 500), st.integers(0, 127), st.integers(1, 127)), max_size=25),
+        st.lists(
+            st.tuples(st.integers(0, 3000), st.integers(0, 500), st.integers(0, 127), st.integers(1, 127)), max_size=25
+        ),
         min_size=0,
         max_size=4,
     )

@@ -40,7 +40,12 @@ def _imports() -> dict[str, set[str]]:
         mod = _module_name(path)
         deps = out.setdefault(mod, set())
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and node.module.split(".")[0] == "musicgen":
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.level == 0
+                and node.module.split(".")[0] == "musicgen"
+            ):
                 deps.add(node.module)
                 for alias in node.names:  # "from musicgen.rules import soft" imports a module
                     if f"{node.module}.{alias.name}" in _all_modules():

@@ -103,7 +103,11 @@ def _random_midi(path, rng) -> None:
         n = int(rng.integers(5, 80))
         on = np.sort(rng.integers(0, res * 40, n))
         for o in on:
-            tr.notes.append(symusic.Note(int(o), int(rng.integers(1, res * 3)), int(rng.integers(30, 100)), int(rng.integers(1, 128))))
+            tr.notes.append(
+                symusic.Note(
+                    int(o), int(rng.integers(1, res * 3)), int(rng.integers(30, 100)), int(rng.integers(1, 128))
+                )
+            )
         score.tracks.append(tr)
     path.write_bytes(bytes(score.dumps_midi()))
 
@@ -122,7 +126,15 @@ def test_metrics_equal_muspy_on_random_multitrack_files(tmp_path):
             assert _same(ours[k], v), (i, k, ours[k], v)
     # the batch form gives the same values as one piece at a time
     b = NoteBatch.from_pieces(pieces + [Piece.empty()])
-    for fn in (pitch_class_entropy, scale_consistency, polyphony, pitch_range, empty_beat_rate, groove_consistency, note_density):
+    for fn in (
+        pitch_class_entropy,
+        scale_consistency,
+        polyphony,
+        pitch_range,
+        empty_beat_rate,
+        groove_consistency,
+        note_density,
+    ):
         got = fn(b)
         assert got.shape == (len(pieces) + 1,)
         assert math.isnan(got[-1])
@@ -180,7 +192,9 @@ def test_polyphony_and_rests_values():
 
 def test_note_density_and_notes_per_second():
     # 8 eighth notes from beat 1 (a pickup of one beat padded in front) at 120 then 60 qpm
-    p = Piece.from_arrays(480 + np.arange(8) * 240, [240] * 8, [60] * 8, tempos=np.array([[0.0, 120.0], [480.0 + 960, 60.0]]))
+    p = Piece.from_arrays(
+        480 + np.arange(8) * 240, [240] * 8, [60] * 8, tempos=np.array([[0.0, 120.0], [480.0 + 960, 60.0]])
+    )
     assert note_density(p) == pytest.approx(8 / 4.0)  # 8 notes over 4 beats
     # 2 beats at 120 qpm (1 s) then 2 beats at 60 qpm (2 s)
     assert notes_per_second(p) == pytest.approx(8 / 3.0)
@@ -232,13 +246,29 @@ def test_entropy_lookup_equals_the_direct_formula(monkeypatch):
 def test_batch_from_strided_and_converted_note_arrays():
     rng = np.random.default_rng(4)
     a = Piece.from_arrays(np.sort(rng.integers(0, 9600, 60)), rng.integers(1, 900, 60), rng.integers(40, 90, 60))
-    b = Piece.from_arrays(np.sort(rng.integers(0, 9600, 40)), rng.integers(1, 900, 40), rng.integers(40, 90, 40), resolution=96)
+    b = Piece.from_arrays(
+        np.sort(rng.integers(0, 9600, 40)), rng.integers(1, 900, 40), rng.integers(40, 90, 40), resolution=96
+    )
     strided = a.copy(notes=np.repeat(a.notes, 2)[::2])  # a view with a stride of two rows
     assert not strided.notes.flags.c_contiguous
     ref = NoteBatch.from_pieces([a, b, Piece.empty()])
-    for pieces in ([strided, b, Piece.empty()], [a, b.copy(notes=b.notes.astype(b.notes.dtype.newbyteorder())), Piece.empty()]):
+    for pieces in (
+        [strided, b, Piece.empty()],
+        [a, b.copy(notes=b.notes.astype(b.notes.dtype.newbyteorder())), Piece.empty()],
+    ):
         got = NoteBatch.from_pieces(pieces)
-        for k in ("piece", "onset", "end", "pitch", "drum", "resolution", "bar_ticks", "tempo_piece", "tempo_tick", "tempo_qpm"):
+        for k in (
+            "piece",
+            "onset",
+            "end",
+            "pitch",
+            "drum",
+            "resolution",
+            "bar_ticks",
+            "tempo_piece",
+            "tempo_tick",
+            "tempo_qpm",
+        ):
             assert np.array_equal(getattr(got, k), getattr(ref, k)), k
     assert ref.bar_ticks.tolist() == [1920, 384, 1920]
 
@@ -253,8 +283,12 @@ def test_windowed_and_rate_metrics_in_a_batch_equal_one_piece_at_a_time():
         res = int(rng.choice([96, 480]))
         pieces.append(
             Piece.from_arrays(
-                np.sort(rng.integers(0, res * 30, n)), rng.integers(1, res * 2, n), rng.integers(40, 90, n),
-                track=rng.integers(0, 2, n), tracks=[Track("v"), Track("d", 0, bool(i % 3 == 0))], resolution=res,
+                np.sort(rng.integers(0, res * 30, n)),
+                rng.integers(1, res * 2, n),
+                rng.integers(40, 90, n),
+                track=rng.integers(0, 2, n),
+                tracks=[Track("v"), Track("d", 0, bool(i % 3 == 0))],
+                resolution=res,
                 time_signatures=np.array([[0, int(rng.choice([2, 3, 6])), int(rng.choice([4, 8]))]]),
             )
         )
@@ -265,6 +299,8 @@ def test_windowed_and_rate_metrics_in_a_batch_equal_one_piece_at_a_time():
         got = fn(b)
         assert [_same(float(g), fn(p), 1e-12) for g, p in zip(got, pieces)] == [True] * len(pieces), fn.__name__
     for w, vals in win.items():
-        assert [_same(float(v), pitch_class_entropy_windowed(p, w), 1e-12) for v, p in zip(vals, pieces)] == [True] * len(pieces), w
+        assert [_same(float(v), pitch_class_entropy_windowed(p, w), 1e-12) for v, p in zip(vals, pieces)] == [
+            True
+        ] * len(pieces), w
     # the whole piece is one window when the window is longer
     assert _same(float(win[64][1]), pitch_class_entropy(pieces[1]), 1e-12)

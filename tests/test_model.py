@@ -36,7 +36,19 @@ TINY_D = DiscriminatorConfig(ndf=12, max_channels=48)
 
 
 def tiny_gen(use_sca: bool = True) -> Generator:
-    return Generator(GeneratorConfig(latent_dim=TINY_VQ.latent_dim, channels=16, cond_emb=8, z_global=4, z_local=4, prev_channels=8, prev_emb=8, sca_reduction=4, use_sca=use_sca))
+    return Generator(
+        GeneratorConfig(
+            latent_dim=TINY_VQ.latent_dim,
+            channels=16,
+            cond_emb=8,
+            z_global=4,
+            z_local=4,
+            prev_channels=8,
+            prev_emb=8,
+            sca_reduction=4,
+            use_sca=use_sca,
+        )
+    )
 
 
 def monophonic_cells(rng: np.random.Generator, n: int, bars: int) -> np.ndarray:
@@ -110,7 +122,10 @@ def test_key_normalisation_moves_tunes_to_c(tiny_corpus):
     kn = build_bar_dataset(tiny_corpus, None, key_normalise=True)
     assert kn.key_normalised and np.all(kn.pitch_lo >= 55) and np.all(kn.pitch_hi <= 100)
     assert np.all((kn.tonic + kn.key_shift) % 12 == 0)
-    np.testing.assert_array_equal(kn.bars[kn.offsets[0] : kn.offsets[1]], transpose_cells(raw.bars[raw.offsets[0] : raw.offsets[1]], np.full(raw.lengths[0], kn.key_shift[0])))
+    np.testing.assert_array_equal(
+        kn.bars[kn.offsets[0] : kn.offsets[1]],
+        transpose_cells(raw.bars[raw.offsets[0] : raw.offsets[1]], np.full(raw.lengths[0], kn.key_shift[0])),
+    )
     # octave-only augmentation keeps the tonic
     cells = WindowSampler(kn, seed=0).sample(16, 8)[0]
     pitches = np.nonzero(cells.any(axis=(1, 2)))[1] + 48
@@ -372,7 +387,9 @@ def test_key_normalised_model_transposes_and_continues_in_key(tmp_path):
 
     _save_tiny(tmp_path / "m.pt")
     ck = load_checkpoint(tmp_path / "m.pt")
-    ck["meta"].update(key_normalised=True, tonic_distribution={"major": [0, 0, 1.0] + [0] * 9, "minor": [0] * 9 + [1.0, 0, 0]})
+    ck["meta"].update(
+        key_normalised=True, tonic_distribution={"major": [0, 0, 1.0] + [0] * 9, "minor": [0] * 9 + [1.0, 0, 0]}
+    )
     torch.save(ck, tmp_path / "k.pt")
     m = load_model(tmp_path / "k.pt")
     cond = np.tile(np.eye(10, dtype=np.float32)[1], (6, 1))

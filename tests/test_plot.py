@@ -68,7 +68,10 @@ def test_rule_breaks_map_to_their_notes():
     rule_of_note, bars, kinds = P.piano_roll._violation_marks(p, score)
     assert list(rule_of_note) == ["", "range", "", "", "", "", "chord_tones", ""]
     assert kinds == {"range": "pitch_range", "chord_tones": "strong_beat_chord_tones"} and bars == {}
-    assert list(P.piano_roll._violation_marks(_clean_piece(), RuleSet.load("violin").score_piece(_clean_piece()))[0]) == [""] * 8
+    assert (
+        list(P.piano_roll._violation_marks(_clean_piece(), RuleSet.load("violin").score_piece(_clean_piece()))[0])
+        == [""] * 8
+    )
 
 
 def test_piano_roll_colours_titles_and_legend():
@@ -80,7 +83,11 @@ def test_piano_roll_colours_titles_and_legend():
     faces = coll.get_facecolors()[:, :3]
     red, purple = np.asarray(RED) / 255, np.asarray(PURPLE) / 255
     assert np.allclose(faces[1], purple, atol=1e-3) and np.allclose(faces[6], red, atol=1e-3)
-    assert not any(np.allclose(f, red, atol=1e-3) or np.allclose(f, purple, atol=1e-3) for i, f in enumerate(faces) if i not in (1, 6))
+    assert not any(
+        np.allclose(f, red, atol=1e-3) or np.allclose(f, purple, atol=1e-3)
+        for i, f in enumerate(faces)
+        if i not in (1, 6)
+    )
     texts = " | ".join(t.get_text() for t in fig.texts)
     assert "faulty" in texts and "emotion: sadness" in texts and "key: C major" in texts and "120 bpm" in texts
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
@@ -150,10 +157,16 @@ def test_cli_evaluate_plot_against(tmp_path):
     _folder(tmp_path / "gen", 0)
     _folder(tmp_path / "ref", 5)
     out = tmp_path / "m.png"
-    r = CliRunner().invoke(app, ["evaluate", str(tmp_path / "gen"), "--plot", str(out), "--against", str(tmp_path / "ref")], terminal_width=200)
+    r = CliRunner().invoke(
+        app,
+        ["evaluate", str(tmp_path / "gen"), "--plot", str(out), "--against", str(tmp_path / "ref")],
+        terminal_width=200,
+    )
     assert r.exit_code == 0, r.output
     assert Image.open(out).format == "PNG"
-    r = CliRunner().invoke(app, ["evaluate", str(tmp_path / "gen"), "--against", str(tmp_path / "ref")], terminal_width=200)
+    r = CliRunner().invoke(
+        app, ["evaluate", str(tmp_path / "gen"), "--against", str(tmp_path / "ref")], terminal_width=200
+    )
     assert r.exit_code == 2 and "--plot" in r.output
     r = CliRunner().invoke(app, ["evaluate", str(tmp_path / "gen"), "--plot", str(out)], terminal_width=200)
     assert r.exit_code == 2 and "already exists" in r.output
@@ -161,7 +174,9 @@ def test_cli_evaluate_plot_against(tmp_path):
 
 def test_cli_render_png_only(tmp_path):
     write_midi(_faulty_piece(), tmp_path / "in.mid")
-    r = CliRunner().invoke(app, ["render", str(tmp_path / "in.mid"), "--png", str(tmp_path / "in.png"), "--emotion", "fear"])
+    r = CliRunner().invoke(
+        app, ["render", str(tmp_path / "in.mid"), "--png", str(tmp_path / "in.png"), "--emotion", "fear"]
+    )
     assert r.exit_code == 0, r.output
     assert _pixels(tmp_path / "in.png", RED) > 0
     r = CliRunner().invoke(app, ["render", str(tmp_path / "in.mid")])
@@ -175,7 +190,14 @@ def test_engrave_without_an_engraver(tmp_path, monkeypatch):
         P.engrave(_clean_piece(), tmp_path / "s.pdf")
     write_midi(_clean_piece(), tmp_path / "in.mid")
     code = "import musicgen.plot as p; p.find_engraver = lambda: None; from musicgen.cli import main; main()"
-    r = subprocess.run([sys.executable, "-c", code, "render", "in.mid", "--pdf", "s.pdf"], capture_output=True, text=True, timeout=120, cwd=tmp_path, env=dict(os.environ))
+    r = subprocess.run(
+        [sys.executable, "-c", code, "render", "in.mid", "--pdf", "s.pdf"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=dict(os.environ),
+    )
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert r.returncode == 2 and len(lines) == 1 and "lilypond" in lines[0] and "Traceback" not in r.stderr
 
@@ -183,7 +205,9 @@ def test_engrave_without_an_engraver(tmp_path, monkeypatch):
 def test_engrave_pdf_and_png(tmp_path):
     eng = P.find_engraver()
     if eng is None:
-        pytest.skip("no engraver installed (apt install lilypond, or musescore3): --pdf and --engraved are untested here")
+        pytest.skip(
+            "no engraver installed (apt install lilypond, or musescore3): --pdf and --engraved are untested here"
+        )
     pdf = P.engrave(_clean_piece(), tmp_path / "s.pdf")
     assert pdf.read_bytes()[:5] == b"%PDF-"
     png = P.engrave(_clean_piece(), tmp_path / "s.png", resolution=100)
@@ -200,7 +224,21 @@ def test_cli_generate_writes_wav_and_png(tmp_path):
         wav = ["--wav", str(tmp_path / "sad.wav")]
     except audio.AudioError:
         wav = []  # no SoundFont or FluidSynth here: the picture alone (tests/test_audio.py says why)
-    args = ["generate", "--emotion", "sad", "--bars", "4", "--candidates", "4", "-o", str(tmp_path / "sad.mid"), "--png", str(tmp_path / "sad.png"), "--musicxml", str(tmp_path / "sad.musicxml")]
+    args = [
+        "generate",
+        "--emotion",
+        "sad",
+        "--bars",
+        "4",
+        "--candidates",
+        "4",
+        "-o",
+        str(tmp_path / "sad.mid"),
+        "--png",
+        str(tmp_path / "sad.png"),
+        "--musicxml",
+        str(tmp_path / "sad.musicxml"),
+    ]
     r = CliRunner().invoke(app, args + wav)
     assert r.exit_code == 0, r.output
     w, h = P.piano_roll_size(musicgen.io.read_piece(tmp_path / "sad.musicxml"))  # the picture shows the written piece

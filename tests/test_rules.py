@@ -41,7 +41,12 @@ def one_rule(kind_table: str, beta: str = "beta_rules = 1.0\nbeta_disc = 1.0\n")
 def test_shipped_sets_carry_the_papers_values():
     assert {"violin", "melody"} <= set(RuleSet.list_available())
     rs = RuleSet.load("violin")
-    assert rs.name == "violin" and [r.kind for r in rs.rules] == ["pitch_range", "polyphony", "rests", "strong_beat_chord_tones"]
+    assert rs.name == "violin" and [r.kind for r in rs.rules] == [
+        "pitch_range",
+        "polyphony",
+        "rests",
+        "strong_beat_chord_tones",
+    ]
     got = {r.name: (r.reward, r.penalty) for r in rs.rules}
     assert got == {"range": (0.1, -0.6), "polyphony": (0.2, -0.5), "rests": (0.1, -0.3), "chord_tones": (0.7, -1.0)}
     assert rs.rule("range").lowest == 55 and rs.rule("range").highest == 100  # G3..E7
@@ -56,11 +61,19 @@ def test_rule_files_ship_as_package_data():
 
     res = files("musicgen.rulefiles")
     assert (res / "violin.toml").is_file() and (res / "melody.toml").is_file()
-    assert "musicgen.rulefiles" in (REPO / "setup.py").read_text() and '"musicgen.rulefiles" = ["*.toml"]' in (REPO / "pyproject.toml").read_text()
+    assert (
+        "musicgen.rulefiles" in (REPO / "setup.py").read_text()
+        and '"musicgen.rulefiles" = ["*.toml"]' in (REPO / "pyproject.toml").read_text()
+    )
 
 
 def test_load_user_file_by_path_and_override_weights(tmp_path):
-    text = (REPO / "rules" / "violin.toml").read_text().replace('name = "violin"', 'name = "mine"').replace("beta_rules = 0.3", "beta_rules = 2.5")
+    text = (
+        (REPO / "rules" / "violin.toml")
+        .read_text()
+        .replace('name = "violin"', 'name = "mine"')
+        .replace("beta_rules = 0.3", "beta_rules = 2.5")
+    )
     p = tmp_path / "mine.toml"
     p.write_text(text)
     rs = RuleSet.load(str(p))
@@ -75,7 +88,9 @@ def test_load_user_file_by_path_and_override_weights(tmp_path):
         RuleSet.load(tmp_path / "absent.toml")
 
 
-GOOD_RULE = 'name = "range"\nkind = "pitch_range"\nalpha = 1.0\nreward = 0.1\npenalty = -0.6\nlowest = "G3"\nhighest = "E7"\n'
+GOOD_RULE = (
+    'name = "range"\nkind = "pitch_range"\nalpha = 1.0\nreward = 0.1\npenalty = -0.6\nlowest = "G3"\nhighest = "E7"\n'
+)
 
 
 @pytest.mark.parametrize(
@@ -210,12 +225,18 @@ def test_chord_rule_value_with_given_chords_and_message():
     s = rs.score_grids(g, SPEC, key=Key(0), chords=np.array([[0, 0]]))
     assert s.rules["chord_tones"][0] == pytest.approx(0.7 * 0.5 - 1.0 * 0.5)
     v = [x for x in rs.violations(g, SPEC, key=Key(0), chords=np.array([[0, 0]])) if x.rule == "chord_tones"]
-    assert [x.message for x in v] == ["bar 1, beat 3: F#5 is not a tone of the C major chord (C–E–G, from the chord symbol)"]
+    assert [x.message for x in v] == [
+        "bar 1, beat 3: F#5 is not a tone of the C major chord (C–E–G, from the chord symbol)"
+    ]
     # a note held over beat 3 counts (held_notes = true) and is named as held
     held = grid([(0, 4, 60), (4, 8, 78), (12, 4, 64)])
     v = [x for x in rs.violations(held, SPEC, chords=np.array([[0, 0]])) if x.rule == "chord_tones"]
-    assert [x.message for x in v] == ["bar 1, beat 3: F#5 (held over the beat) is not a tone of the C major chord (C–E–G, from the chord symbol)"]
-    onsets_only = one_rule('name = "c"\nkind = "strong_beat_chord_tones"\nalpha = 1\nreward = 0.7\npenalty = -1\nheld_notes = false\n')
+    assert [x.message for x in v] == [
+        "bar 1, beat 3: F#5 (held over the beat) is not a tone of the C major chord (C–E–G, from the chord symbol)"
+    ]
+    onsets_only = one_rule(
+        'name = "c"\nkind = "strong_beat_chord_tones"\nalpha = 1\nreward = 0.7\npenalty = -1\nheld_notes = false\n'
+    )
     assert onsets_only.score_grids(held, SPEC, chords=np.array([[0, 0]])).rules["c"][0] == pytest.approx(0.7)
 
 
@@ -223,7 +244,9 @@ def test_piece_chord_symbols_and_the_musicians_message():
     # bar 7 (4/4): C major symbol on beat 1, G major from beat 3; notes C5 (beat 1), F#5 (beat 3), B4 (beat 4)
     res = 480
     on = [6 * 4 * res, (6 * 4 + 2) * res, (6 * 4 + 3) * res]
-    piece = Piece.from_arrays(on, [2 * res, res, res], [72, 78, 71], key=Key(0), chords=np.array([[24.0, 0, 0], [26.0, 7, 0]]))
+    piece = Piece.from_arrays(
+        on, [2 * res, res, res], [72, 78, 71], key=Key(0), chords=np.array([[24.0, 0, 0], [26.0, 7, 0]])
+    )
     sc = RuleSet.load("violin").score_piece(piece)
     assert sc.chord_symbols and not sc.key_estimated
     msgs = [v.message for v in sc.violations if v.rule == "chord_tones"]
@@ -281,7 +304,9 @@ def test_batched_scores_include_keys_bar_costs_and_cells():
     assert s.r_f.shape == (2,) and all(v.shape == (2,) for v in s.rules.values())
     assert s.cell_violations["range"][0].sum() == 1 and s.cell_violations["range"][1].sum() == 0
     assert s.cell_violations["polyphony"][1].sum() == 48 and s.cell_violations["rests"] is None
-    assert s.bar_cost.shape == (2, 1) and s.bar_cost[1, 0] == pytest.approx(0.2 + 0.5)  # every step too thick, nothing else wrong
+    assert s.bar_cost.shape == (2, 1) and s.bar_cost[1, 0] == pytest.approx(
+        0.2 + 0.5
+    )  # every step too thick, nothing else wrong
     assert np.allclose(s.r_f, sum(r.alpha * s.rules[r.name] for r in rs.rules))
 
 
@@ -291,7 +316,9 @@ def test_silence_earns_penalties_not_rewards():
         s = rs.score_grids(np.zeros((2, 4, 16, 72), np.int8), SPEC)
         # sums of the same rewards in another order may differ in the last bit (they do on Python 3.13)
         assert s.r_f.tolist() == pytest.approx([rs.bounds[0]] * 2, rel=1e-12, abs=1e-12)
-        r, _ = rs.soft_score(torch.zeros(2, 4, 16, 72, dtype=torch.float64), torch.zeros(2, 4, 16, 72, dtype=torch.float64), SPEC)
+        r, _ = rs.soft_score(
+            torch.zeros(2, 4, 16, 72, dtype=torch.float64), torch.zeros(2, 4, 16, 72, dtype=torch.float64), SPEC
+        )
         assert r.tolist() == pytest.approx(s.r_f.tolist(), rel=1e-12, abs=1e-12)
     assert RuleSet.load("violin").score_piece(Piece.empty()).r_f == pytest.approx(-2.4)
 
@@ -300,7 +327,12 @@ def test_silence_earns_penalties_not_rewards():
 def test_soft_equals_exact_and_has_gradients():
     rs = RuleSet.load("melody")
     rng = np.random.default_rng(3)
-    g = np.stack([grid([(int(s), 2, int(p)) for s, p in zip(range(0, 32, 2), rng.integers(40, 105, 16))], n_bars=2) for _ in range(4)])
+    g = np.stack(
+        [
+            grid([(int(s), 2, int(p)) for s, p in zip(range(0, 32, 2), rng.integers(40, 105, 16))], n_bars=2)
+            for _ in range(4)
+        ]
+    )
     exact = rs.score_grids(g, SPEC)
     on = torch.tensor(g == 1, dtype=torch.float64)
     so = torch.tensor(g != 0, dtype=torch.float64)
@@ -400,7 +432,9 @@ def test_cli_list_and_user_errors_without_traceback(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("beta_rules = 1\nbeta_disc = 1\n[[rule]]\n" + GOOD_RULE.replace("pitch_range", "nope"))
     exe = Path(sys.executable).with_name("musicgen")
-    p = subprocess.run([str(exe), "rules", "check", str(REPO / "README.md"), "--rules", str(bad)], capture_output=True, text=True)
+    p = subprocess.run(
+        [str(exe), "rules", "check", str(REPO / "README.md"), "--rules", str(bad)], capture_output=True, text=True
+    )
     assert p.returncode == 1 and "Traceback" not in p.stderr
     assert "bad.toml:5: rule 'range', field 'kind': unknown rule kind 'nope'" in " ".join(p.stderr.split())
 
@@ -417,11 +451,25 @@ def test_non_editable_install_finds_the_shipped_rule_files(tmp_path):
     shutil.copytree(REPO / "musicgen", src / "musicgen", ignore=ignore)
     shutil.copytree(REPO / "rules", src / "rules", ignore=ignore)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run(pip + ["wheel", str(src), "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist")], check=True, capture_output=True, cwd=src)
+    subprocess.run(
+        pip + ["wheel", str(src), "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist")],
+        check=True,
+        capture_output=True,
+        cwd=src,
+    )
     wheel = next((tmp_path / "dist").glob("*.whl"))
-    subprocess.run(pip + ["install", "--no-deps", "--target", str(tmp_path / "site"), str(wheel)], check=True, capture_output=True)
+    subprocess.run(
+        pip + ["install", "--no-deps", "--target", str(tmp_path / "site"), str(wheel)], check=True, capture_output=True
+    )
     code = "import musicgen.rules as r; print(r.__file__); print(r.RuleSet.load('violin').path); print(r.RuleSet.list_available())"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"}, check=True).stdout.splitlines()
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"},
+        check=True,
+    ).stdout.splitlines()
     site = str(tmp_path / "site")
     assert out[0].startswith(site) and out[1].startswith(site) and out[1].endswith("violin.toml")
     assert "violin" in out[2] and "melody" in out[2]

@@ -154,7 +154,9 @@ def test_scores_are_invariant_to_the_order_of_notes(c, rnd):
     res = 480
     tps = res // spec.steps_per_quarter
     arr = np.array(notes, dtype=np.int64)
-    piece = Piece.from_arrays(arr[:, 0] * tps, arr[:, 1] * tps, arr[:, 2], time_signatures=np.array([[0, spec.numerator, spec.denominator]]))
+    piece = Piece.from_arrays(
+        arr[:, 0] * tps, arr[:, 1] * tps, arr[:, 2], time_signatures=np.array([[0, spec.numerator, spec.denominator]])
+    )
     shuffled = piece.copy()
     order = list(range(len(piece)))
     rnd.shuffle(order)
@@ -168,7 +170,12 @@ def test_scores_are_invariant_to_the_order_of_notes(c, rnd):
 
 
 @PROFILE
-@given(candidates(pitches=st.integers(55, 88), min_notes=1), st.integers(-3, 12), st.integers(0, 11), st.sampled_from(["major", "minor"]))
+@given(
+    candidates(pitches=st.integers(55, 88), min_notes=1),
+    st.integers(-3, 12),
+    st.integers(0, 11),
+    st.sampled_from(["major", "minor"]),
+)
 def test_chord_rule_is_invariant_to_transposition(c, shift, tonic, mode):
     spec, n_bars, notes = c
     a = make_grid(spec, n_bars, notes)

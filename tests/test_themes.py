@@ -34,8 +34,13 @@ def build(sections, bar_qn=4.0, meter=(4, 4), track=0, **kw) -> Piece:
         off += nb * bar_qn
     a = np.array(out)
     return Piece.from_arrays(
-        np.rint(a[:, 0] * RES), np.rint(a[:, 1] * RES), a[:, 2].astype(int), track=np.full(len(a), track),
-        resolution=RES, time_signatures=np.array([[0, *meter]]), **kw,
+        np.rint(a[:, 0] * RES),
+        np.rint(a[:, 1] * RES),
+        a[:, 2].astype(int),
+        track=np.full(len(a), track),
+        resolution=RES,
+        time_signatures=np.array([[0, *meter]]),
+        **kw,
     )
 
 
@@ -90,7 +95,9 @@ def test_small_variations_still_match():
     # a split note (a quarter becomes two eighths) in the second A, a merged pair in the last one
     i = next(k for k, r in enumerate(A) if r[1] == 1.0)
     A_split = A[:i] + [(A[i][0], 0.5, A[i][2]), (A[i][0] + 0.5, 0.5, A[i][2])] + A[i + 1 :]
-    j = next(k for k in range(len(A) - 1) if A[k][1] == 0.5 and A[k + 1][1] == 0.5 and int(A[k][0]) == int(A[k + 1][0] - 0.5))
+    j = next(
+        k for k in range(len(A) - 1) if A[k][1] == 0.5 and A[k + 1][1] == 0.5 and int(A[k][0]) == int(A[k + 1][0] - 0.5)
+    )
     A_merged = A[:j] + [(A[j][0], 1.0, A[j][2])] + A[j + 2 :]
     p = build([(A, 0, 4), (A_split, 0, 4), (B, 0, 4), (A_merged, 0, 4)])
     assert theme_count(p) == 2
@@ -118,7 +125,12 @@ def test_random_and_pitch_shuffled_melodies_give_zero_themes():
     eighths = [build([(phrase(rng, 32, (0.5,)), 0, 32)]) for _ in range(n)]
     shuffled_aaba = [shuffled(aaba(1000 + s), rng) for s in range(n)]
     shuffled_iso = [shuffled(aaba(5000 + s, durations=(0.5,)), rng) for s in range(n)]
-    for name, ps in (("random", random), ("random eighths", eighths), ("shuffled AABA", shuffled_aaba), ("shuffled eighth AABA", shuffled_iso)):
+    for name, ps in (
+        ("random", random),
+        ("random eighths", eighths),
+        ("shuffled AABA", shuffled_aaba),
+        ("shuffled eighth AABA", shuffled_iso),
+    ):
         c = batch_theme_counts(NoteBatch.from_pieces(ps), [None])[None]
         assert np.mean(c == 0) >= 0.95, name
     # and the unshuffled pieces are found
@@ -216,13 +228,20 @@ def test_jku_fugue_subject_is_found(shared_data):
 def _varied_pieces() -> list[Piece]:
     """Pieces exercising the finder: forms, a transposed B, 6/8, chords and overlaps, one bar, gaps."""
     rng = np.random.default_rng(5)
-    ps = [aaba(s) for s in range(3)] + [aaba(10, transpose_b=5), aaba(11, bar_qn=3.0, meter=(6, 8), durations=(0.5, 0.5, 1.0))]
+    ps = [aaba(s) for s in range(3)] + [
+        aaba(10, transpose_b=5),
+        aaba(11, bar_qn=3.0, meter=(6, 8), durations=(0.5, 0.5, 1.0)),
+    ]
     A, B = phrase(rng), phrase(rng)
-    ps.append(build([(A, 0, 4), (B, 0, 4), (A, 2, 4), (B, 0, 4), (A, 0, 4), (B, -3, 4), (A, 0, 4), (B, 0, 4), (A, 0, 4)]))  # 36 bars
+    ps.append(
+        build([(A, 0, 4), (B, 0, 4), (A, 2, 4), (B, 0, 4), (A, 0, 4), (B, -3, 4), (A, 0, 4), (B, 0, 4), (A, 0, 4)])
+    )  # 36 bars
     # polyphonic: random chords and overlapping notes, with an empty stretch
     on = np.sort(rng.integers(0, 48, 150)) * (RES // 2)
     on = np.where(on > 20 * RES, on + 8 * RES, on)
-    ps.append(Piece.from_arrays(on, rng.integers(RES // 4, 3 * RES, on.size), rng.integers(50, 80, on.size), resolution=RES))
+    ps.append(
+        Piece.from_arrays(on, rng.integers(RES // 4, 3 * RES, on.size), rng.integers(50, 80, on.size), resolution=RES)
+    )
     ps.append(build([(phrase(rng, 1), 0, 1)]))  # one bar
     ps.append(Piece.empty())
     return ps
@@ -233,14 +252,19 @@ def _brute_similar(mel, prm: ThemeParams) -> set[tuple[int, int, int, int]]:
     out = set()
     for pc in range(mel.n_bars.size):
         sel = mel.piece == pc
-        bars = [list(zip(mel.slot[sel][mel.bar[sel] == k].tolist(), mel.pitch[sel][mel.bar[sel] == k].tolist())) for k in range(int(mel.n_bars[pc]))]
+        bars = [
+            list(zip(mel.slot[sel][mel.bar[sel] == k].tolist(), mel.pitch[sel][mel.bar[sel] == k].tolist()))
+            for k in range(int(mel.n_bars[pc]))
+        ]
         for i, bi in enumerate(bars):
             for j in range(i + 1, len(bars)):
                 bj = bars[j]
                 if not bi or not bj:
                     continue
                 for t in range(-prm.max_transposition, prm.max_transposition + 1):
-                    matches = sum(1 for si, pi in bi for sj, pj in bj if abs(si - sj) <= prm.delta_steps and pj == pi + t)
+                    matches = sum(
+                        1 for si, pi in bi for sj, pj in bj if abs(si - sj) <= prm.delta_steps and pj == pi + t
+                    )
                     if min(matches, len(bi), len(bj)) >= prm.theta * max(len(bi), len(bj)) - 1e-9:
                         out.add((pc, i, j - i, t))
     return out

@@ -32,9 +32,19 @@ def one_thread():
 
 def tiny_cfg(**kw) -> TrainConfig:
     base = dict(
-        vq_iterations=10, vq_batch=32, iterations=4, batch=8, n_bars=4, prev_bars=2, val_samples=4, val_every=1, checkpoint_every=2,
+        vq_iterations=10,
+        vq_batch=32,
+        iterations=4,
+        batch=8,
+        n_bars=4,
+        prev_bars=2,
+        val_samples=4,
+        val_every=1,
+        checkpoint_every=2,
         vqvae=VQVAEConfig(channels=16, groups=2, code_dim=4, codebook_size=16),
-        generator=GeneratorConfig(channels=16, cond_emb=8, z_global=4, z_local=4, prev_channels=8, prev_emb=8, sca_reduction=4),
+        generator=GeneratorConfig(
+            channels=16, cond_emb=8, z_global=4, z_local=4, prev_channels=8, prev_emb=8, sca_reduction=4
+        ),
         discriminator=DiscriminatorConfig(ndf=12, max_channels=48),
     )
     base.update(kw)
@@ -95,7 +105,12 @@ def test_rule_reward_lowers_the_rule_penalty(tiny_corpus, tmp_path):
     from musicgen.model.vqvae import soft_cells
     from musicgen.rules import RuleSet
 
-    text = (REPO / "rules" / "violin.toml").read_text().replace("beta_rules = 0.3", "beta_rules = 20.0").replace("beta_disc = 1.0", "beta_disc = 0.0")
+    text = (
+        (REPO / "rules" / "violin.toml")
+        .read_text()
+        .replace("beta_rules = 0.3", "beta_rules = 20.0")
+        .replace("beta_disc = 1.0", "beta_disc = 0.0")
+    )
     assert "beta_rules = 20.0" in text and "beta_disc = 0.0" in text
     (tmp_path / "strong.toml").write_text(text)
     rules = str(tmp_path / "strong.toml")
@@ -110,8 +125,22 @@ def test_rule_reward_lowers_the_rule_penalty(tiny_corpus, tmp_path):
             onset, sounding = soft_cells(m.vqvae.decode_logits(zq))
             return float(rs.soft_score(onset, sounding, MODEL_SPEC)[0].mean())
 
-    base = dict(rules=rules, vq_iterations=300, vq_lr=5e-3, batch=16, lr=2e-3, iterations=40, cont_fraction=0.0, mode_weight=0.0, density_weight=0.0,
-                line_weight=0.0, scale_weight=0.0, leap_weight=0.0, mode_seeking=0.0, vqvae=VQVAEConfig(channels=16, groups=2, code_dim=4, codebook_size=64))
+    base = dict(
+        rules=rules,
+        vq_iterations=300,
+        vq_lr=5e-3,
+        batch=16,
+        lr=2e-3,
+        iterations=40,
+        cont_fraction=0.0,
+        mode_weight=0.0,
+        density_weight=0.0,
+        line_weight=0.0,
+        scale_weight=0.0,
+        leap_weight=0.0,
+        mode_seeking=0.0,
+        vqvae=VQVAEConfig(channels=16, groups=2, code_dim=4, codebook_size=64),
+    )
     with_rules = train(tiny_cfg(**base), tmp_path / "with", corpus=tiny_corpus)
     without = train(apply_variant(tiny_cfg(**base), no_rule_reward=True), tmp_path / "without", corpus=tiny_corpus)
     log = [float(r["rule_soft"]) for r in _rows(with_rules.log_path)]
@@ -161,11 +190,15 @@ def test_emotion_and_style_terms():
     # leaps: stepwise costs nothing, octave leaps cost
     steps = torch.from_numpy(_scale_grid([0, 2, 4, 5, 7, 5, 4, 2]) != 0).float()
     leaps = torch.from_numpy(_scale_grid([0, 12, 0, 12]) != 0).float()
-    assert L.leap_excess(steps, 48).item() == 0.0 and L.leap_excess(leaps, 48).item() > 2.0  # (12 - 7) at every other step
+    assert (
+        L.leap_excess(steps, 48).item() == 0.0 and L.leap_excess(leaps, 48).item() > 2.0
+    )  # (12 - 7) at every other step
     assert L.melodic_shape_loss(leaps, 48).item() > L.melodic_shape_loss(steps, 48).item()
     # gradients reach the soft grid
     snd = minor.clone().requires_grad_(True)
-    (L.mode_loss(snd, v_pos, 48) + L.out_of_scale(snd, torch.tensor([0.0]), 48) + L.leap_excess(snd, 48)).sum().backward()
+    (
+        L.mode_loss(snd, v_pos, 48) + L.out_of_scale(snd, torch.tensor([0.0]), 48) + L.leap_excess(snd, 48)
+    ).sum().backward()
     assert snd.grad is not None and snd.grad.abs().sum() > 0
 
 
@@ -226,7 +259,12 @@ def test_config_file_and_variants(tmp_path):
     p = tmp_path / "c.toml"
     p.write_text('iterations = 7\nloss = "hinge"\n[generator]\nchannels = 32\n[discriminator]\nmulti_scale = false\n')
     cfg = load_config(p)
-    assert cfg.iterations == 7 and cfg.loss == "hinge" and cfg.generator.channels == 32 and not cfg.discriminator.multi_scale
+    assert (
+        cfg.iterations == 7
+        and cfg.loss == "hinge"
+        and cfg.generator.channels == 32
+        and not cfg.discriminator.multi_scale
+    )
     assert cfg.generator.latent_dim == cfg.vqvae.latent_dim
     p.write_text("iteration = 7\n")
     with pytest.raises(UsageError, match="unknown key.*iteration"):
@@ -238,9 +276,20 @@ def test_config_file_and_variants(tmp_path):
     p.write_text("mode_weight = -1\n")
     with pytest.raises(UsageError, match="mode_weight"):
         load_config(p)
-    assert (cfg.generator.use_sca, cfg.discriminator.multi_scale, cfg.rule_reward, cfg.loss) == (False, False, False, "lsgan")
+    assert (cfg.generator.use_sca, cfg.discriminator.multi_scale, cfg.rule_reward, cfg.loss) == (
+        False,
+        False,
+        False,
+        "lsgan",
+    )
     d = TrainConfig().as_dict()
-    assert d["iterations"] == 1400 and d["batch"] == 64 and d["lr"] == 2e-4 and d["betas"] == [0.5, 0.999] and d["loss"] == "bce"
+    assert (
+        d["iterations"] == 1400
+        and d["batch"] == 64
+        and d["lr"] == 2e-4
+        and d["betas"] == [0.5, 0.999]
+        and d["loss"] == "bce"
+    )
 
 
 def test_cli_train(tiny_corpus, tmp_path):
@@ -252,7 +301,24 @@ def test_cli_train(tiny_corpus, tmp_path):
     t = tiny_cfg().as_dict()
     cfg.write_text(json.dumps(t))
     out = tmp_path / "cli"
-    args = ["train", "--config", cfg, "--corpus", tiny_corpus.path, "--out", out, "--iterations", 2, "--vq-iterations", 3, "--seed", 5, "--no-sca", "--loss", "lsgan"]
+    args = [
+        "train",
+        "--config",
+        cfg,
+        "--corpus",
+        tiny_corpus.path,
+        "--out",
+        out,
+        "--iterations",
+        2,
+        "--vq-iterations",
+        3,
+        "--seed",
+        5,
+        "--no-sca",
+        "--loss",
+        "lsgan",
+    ]
     r = CliRunner().invoke(app, [str(a) for a in args], terminal_width=200)
     assert r.exit_code == 0, r.output
     assert (out / "model.pt").is_file() and "model written to" in r.output

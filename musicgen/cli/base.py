@@ -20,7 +20,6 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _root() -> None:
     # a callback keeps ``musicgen`` a group of commands even when the console script has registered

@@ -11,17 +11,29 @@ from rich.table import Table
 from musicgen.cli.base import app, console, err_console
 from musicgen.cli.progress import progress_bar
 
-data_app = typer.Typer(help="Build and inspect the fiddle corpus (music21's ryansMammoth, oneills1850, airdsAirs).", no_args_is_help=True)
+data_app = typer.Typer(
+    help="Build and inspect the fiddle corpus (music21's ryansMammoth, oneills1850, airdsAirs).", no_args_is_help=True
+)
 app.add_typer(data_app, name="data")
 
 
 @data_app.command("build")
 def build(
-    out: Path | None = typer.Option(None, "--out", help="Output .npz (default: the user cache, see `musicgen data info`)."),
-    collection: list[str] | None = typer.Option(None, "--collection", "-c", help="Only these collections (repeatable)."),
-    workers: int = typer.Option(max(1, min(4, os.cpu_count() or 1)), "--workers", "-j", min=1, help="Parsing processes."),
-    limit_files: int | None = typer.Option(None, "--limit-files", min=1, help="Only the first N ABC files per collection (quick look)."),
-    limit_tunes: int | None = typer.Option(None, "--limit-tunes", min=1, help="Only the first N tunes of each ABC file (quick look)."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Output .npz (default: the user cache, see `musicgen data info`)."
+    ),
+    collection: list[str] | None = typer.Option(
+        None, "--collection", "-c", help="Only these collections (repeatable)."
+    ),
+    workers: int = typer.Option(
+        max(1, min(4, os.cpu_count() or 1)), "--workers", "-j", min=1, help="Parsing processes."
+    ),
+    limit_files: int | None = typer.Option(
+        None, "--limit-files", min=1, help="Only the first N ABC files per collection (quick look)."
+    ),
+    limit_tunes: int | None = typer.Option(
+        None, "--limit-tunes", min=1, help="Only the first N tunes of each ABC file (quick look)."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing corpus file."),
 ) -> None:
     """Convert music21's fiddle tunes into the cached dataset (grids + metadata + derived emotion labels).
@@ -38,7 +50,15 @@ def build(
         def cb(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        rep = build_corpus(target, collections=collection or COLLECTIONS, workers=workers, limit_files=limit_files, limit_tunes_per_file=limit_tunes, force=force, progress=cb)
+        rep = build_corpus(
+            target,
+            collections=collection or COLLECTIONS,
+            workers=workers,
+            limit_files=limit_files,
+            limit_tunes_per_file=limit_tunes,
+            force=force,
+            progress=cb,
+        )
     t = Table(title=f"corpus written to {rep.path}")
     t.add_column("what")
     t.add_column("count", justify="right")

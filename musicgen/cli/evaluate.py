@@ -22,13 +22,33 @@ def _fmt(v) -> str:
 
 @app.command("evaluate")
 def evaluate_cmd(
-    paths: list[Path] = typer.Argument(..., help="Files and folders (folders are searched recursively for .mid .midi .xml .musicxml .mxl .abc).", show_default=False, metavar="PATH"),
-    json_out: Path | None = typer.Option(None, "--json", metavar="FILE", help="Write the per-file report (and summary) as JSON."),
+    paths: list[Path] = typer.Argument(
+        ...,
+        help="Files and folders (folders are searched recursively for .mid .midi .xml .musicxml .mxl .abc).",
+        show_default=False,
+        metavar="PATH",
+    ),
+    json_out: Path | None = typer.Option(
+        None, "--json", metavar="FILE", help="Write the per-file report (and summary) as JSON."
+    ),
     csv_out: Path | None = typer.Option(None, "--csv", metavar="FILE", help="Write the per-file report as CSV."),
     workers: int = typer.Option(1, "--workers", "-j", min=1, help="Processes to use (results keep sorted path order)."),
-    rules: str | None = typer.Option(None, "--rules", "-r", metavar="NAME|PATH", help="Add rule scores (rule_<name>, r_f) from a shipped rule set or a .toml file."),
-    plot: Path | None = typer.Option(None, "--plot", metavar="FILE", help="Draw the distribution of each metric as a PNG (one panel per metric)."),
-    against: Path | None = typer.Option(None, "--against", metavar="REF", help="With --plot: evaluate this reference file or folder too and overlay it (same bins), e.g. real music against generated."),
+    rules: str | None = typer.Option(
+        None,
+        "--rules",
+        "-r",
+        metavar="NAME|PATH",
+        help="Add rule scores (rule_<name>, r_f) from a shipped rule set or a .toml file.",
+    ),
+    plot: Path | None = typer.Option(
+        None, "--plot", metavar="FILE", help="Draw the distribution of each metric as a PNG (one panel per metric)."
+    ),
+    against: Path | None = typer.Option(
+        None,
+        "--against",
+        metavar="REF",
+        help="With --plot: evaluate this reference file or folder too and overlay it (same bins), e.g. real music against generated.",
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite existing --json / --csv files."),
 ) -> None:
     """Score music files: pitch-class entropy (MusPy's), themes, scale consistency, polyphony, pitch range, rest ratio, note density and more.
@@ -89,8 +109,18 @@ def evaluate_cmd(
     bad = [f for f in files if f["error"] is not None]
 
     if ok:
-        table = Table(title=f"{len(ok)} file{'s' if len(ok) != 1 else ''} evaluated" + (f", {len(bad)} failed" if bad else ""))
-        for col, just in (("metric", "left"), ("mean", "right"), ("std", "right"), ("min", "right"), ("max", "right"), ("n", "right"), ("unit", "left")):
+        table = Table(
+            title=f"{len(ok)} file{'s' if len(ok) != 1 else ''} evaluated" + (f", {len(bad)} failed" if bad else "")
+        )
+        for col, just in (
+            ("metric", "left"),
+            ("mean", "right"),
+            ("std", "right"),
+            ("min", "right"),
+            ("max", "right"),
+            ("n", "right"),
+            ("unit", "left"),
+        ):
             table.add_column(col, justify=just, style="dim" if col == "unit" else None)
         for key, s in report["summary"].items():
             unit = METRICS[key][0] if key in METRICS else ("rule score" if key.startswith("rule_") else "R_F")
@@ -99,7 +129,11 @@ def evaluate_cmd(
     if bad:
         console.print(f"[bold]could not evaluate {len(bad)} file{'s' if len(bad) != 1 else ''}:[/]")
         for f in bad:
-            console.print(Text.assemble(f"  {f['path']}: ", (f["error"], "red"), f" — {error_line(f['error_detail'])}"), highlight=False, soft_wrap=True)
+            console.print(
+                Text.assemble(f"  {f['path']}: ", (f["error"], "red"), f" — {error_line(f['error_detail'])}"),
+                highlight=False,
+                soft_wrap=True,
+            )
     if not files:
         err_console.print("no music files found (looked for .mid .midi .xml .musicxml .mxl .abc)")
 

@@ -105,16 +105,37 @@ def write_media(
 
 @app.command("render")
 def render_cmd(
-    source: Path = typer.Argument(..., help="A MIDI (.mid .midi), MusicXML (.musicxml .xml .mxl) or ABC (.abc) file.", show_default=False, metavar="FILE"),
+    source: Path = typer.Argument(
+        ...,
+        help="A MIDI (.mid .midi), MusicXML (.musicxml .xml .mxl) or ABC (.abc) file.",
+        show_default=False,
+        metavar="FILE",
+    ),
     output: Path | None = typer.Option(None, "--output", "-o", help="WAV file to write (44.1 kHz, 16-bit stereo)."),
-    png: Path | None = typer.Option(None, "--png", help="Also draw a piano roll (bars, chords, rule breaks) here; with --engraved, sheet music."),
+    png: Path | None = typer.Option(
+        None, "--png", help="Also draw a piano roll (bars, chords, rule breaks) here; with --engraved, sheet music."
+    ),
     pdf: Path | None = typer.Option(None, "--pdf", help="Engraved sheet music as PDF (needs LilyPond or MuseScore)."),
-    engraved: bool = typer.Option(False, "--engraved", help="Make --png engraved sheet music instead of a piano roll (needs LilyPond or MuseScore)."),
-    soundfont: Path | None = typer.Option(None, "--soundfont", help="SoundFont (.sf2/.sf3); default $MUSICGEN_SOUNDFONT, then /usr/share/sounds/sf2 and other system folders."),
-    program: int = typer.Option(40, "--program", min=0, max=127, help="General MIDI program (0-based) for every track: 40 is the violin."),
-    file_programs: bool = typer.Option(False, "--file-programs", help="Play each track with its own program from the file instead of --program."),
+    engraved: bool = typer.Option(
+        False,
+        "--engraved",
+        help="Make --png engraved sheet music instead of a piano roll (needs LilyPond or MuseScore).",
+    ),
+    soundfont: Path | None = typer.Option(
+        None,
+        "--soundfont",
+        help="SoundFont (.sf2/.sf3); default $MUSICGEN_SOUNDFONT, then /usr/share/sounds/sf2 and other system folders.",
+    ),
+    program: int = typer.Option(
+        40, "--program", min=0, max=127, help="General MIDI program (0-based) for every track: 40 is the violin."
+    ),
+    file_programs: bool = typer.Option(
+        False, "--file-programs", help="Play each track with its own program from the file instead of --program."
+    ),
     emotion: str | None = typer.Option(None, "--emotion", help="Emotion to name in the piano roll's title."),
-    rules: str = typer.Option("violin", "--rules", help="Rule set whose broken rules the piano roll marks (name or .toml path)."),
+    rules: str = typer.Option(
+        "violin", "--rules", help="Rule set whose broken rules the piano roll marks (name or .toml path)."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
 ) -> None:
     """Play a music file with a violin patch into a WAV file, and draw it.
@@ -138,6 +159,17 @@ def render_cmd(
     with err_console.status(f"reading {source}..."):
         piece = read_piece(source)
     xml = source if source.suffix.lower() in (".musicxml", ".xml", ".mxl") else None
-    write_media(piece, wav=output, png=png, pdf=pdf, engraved=engraved, soundfont=soundfont,
-                program=None if file_programs else program, emotion=emotion, rules=rules, engrave_from=xml, force=force)
+    write_media(
+        piece,
+        wav=output,
+        png=png,
+        pdf=pdf,
+        engraved=engraved,
+        soundfont=soundfont,
+        program=None if file_programs else program,
+        emotion=emotion,
+        rules=rules,
+        engrave_from=xml,
+        force=force,
+    )
     print_line(f"rendered {source}: {len(piece)} notes, {piece.n_bars} bars", console)

@@ -19,7 +19,9 @@ app.add_typer(rules_app, name="rules")
 
 @rules_app.command("list")
 def list_cmd(
-    rules: list[str] | None = typer.Option(None, "--rules", "-r", help="Show only this rule set (a shipped name or a .toml path); repeatable."),
+    rules: list[str] | None = typer.Option(
+        None, "--rules", "-r", help="Show only this rule set (a shipped name or a .toml path); repeatable."
+    ),
 ) -> None:
     """Show the rule sets, their rules and weights (α per rule, β1 for R_F and β2 for the discriminator).
 
@@ -49,7 +51,9 @@ def list_cmd(
 @rules_app.command("check")
 def check_cmd(
     files: list[Path] = typer.Argument(..., help="MIDI (.mid), MusicXML (.xml/.musicxml/.mxl) or ABC (.abc) files."),
-    rules: str = typer.Option("violin", "--rules", "-r", help="Rule set: a shipped name (see `musicgen rules list`) or a .toml path."),
+    rules: str = typer.Option(
+        "violin", "--rules", "-r", help="Rule set: a shipped name (see `musicgen rules list`) or a .toml path."
+    ),
     json_out: Path | None = typer.Option(None, "--json", help="Also write the scores and violations as JSON here."),
     worst: int = typer.Option(5, "--worst", help="How many of the worst bars to show per file."),
     force: bool = typer.Option(False, "--force", help="Overwrite the --json file if it exists."),
@@ -86,12 +90,20 @@ def check_cmd(
         t.add_column("satisfied", justify="right")
         t.add_column("penalty .. reward", justify="right")
         for r in rs.rules:
-            t.add_row(r.name, f"{sc.rules[r.name]:+.3f}", f"{100 * sc.satisfied[r.name]:.0f}%", f"{r.penalty:+g} .. {r.reward:+g}")
+            t.add_row(
+                r.name,
+                f"{sc.rules[r.name]:+.3f}",
+                f"{100 * sc.satisfied[r.name]:.0f}%",
+                f"{r.penalty:+g} .. {r.reward:+g}",
+            )
         lo, hi = rs.bounds
         t.add_row("[bold]R_F[/]", f"[bold]{sc.r_f:+.3f}[/]", "", f"{lo:+.2f} .. {hi:+.2f}")
         console.print(t)
         key = f"{sc.key}{' (estimated)' if sc.key_estimated else ''}" if sc.key is not None else "none"
-        console.print(f"key: {key}; chords: {'chord symbols, else estimated per bar' if sc.chord_symbols else 'estimated per bar'}", highlight=False)
+        console.print(
+            f"key: {key}; chords: {'chord symbols, else estimated per bar' if sc.chord_symbols else 'estimated per bar'}",
+            highlight=False,
+        )
         bars = sc.worst_bars(worst)
         if not bars:
             console.print("no violations", style="green")

@@ -13,20 +13,45 @@ from musicgen.cli.progress import progress_bar
 
 @app.command("train")
 def train_cmd(
-    config: Path | None = typer.Option(None, "--config", help="Training configuration (TOML or JSON; keys of musicgen.model.config.TrainConfig; keys left out keep the recipe's defaults). examples/paper.json holds the paper's settings."),
-    iterations: int | None = typer.Option(None, "--iterations", min=0, help="GAN iterations (default 1400, the paper's)."),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        help="Training configuration (TOML or JSON; keys of musicgen.model.config.TrainConfig; keys left out keep the recipe's defaults). examples/paper.json holds the paper's settings.",
+    ),
+    iterations: int | None = typer.Option(
+        None, "--iterations", min=0, help="GAN iterations (default 1400, the paper's)."
+    ),
     vq_iterations: int | None = typer.Option(None, "--vq-iterations", min=0, help="VQ-VAE iterations (default 4000)."),
-    out: Path = typer.Option(Path("musicgen-train"), "--out", help="Output folder: model.pt, checkpoint.pt, train_log.csv/.png, summary.json."),
+    out: Path = typer.Option(
+        Path("musicgen-train"),
+        "--out",
+        help="Output folder: model.pt, checkpoint.pt, train_log.csv/.png, summary.json.",
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its checkpoint."),
     force: bool = typer.Option(False, "--force", help="Start over even though --out holds a previous run."),
     seed: int | None = typer.Option(None, "--seed", help="Seed of every random choice (default 0)."),
     no_sca: bool = typer.Option(False, "--no-sca", help="Variant: no spatial-channel attention in the generator."),
-    single_scale_disc: bool = typer.Option(False, "--single-scale-disc", help="Variant: MelGAN's single-kernel (k41) grouped convs in the discriminator."),
-    no_rule_reward: bool = typer.Option(False, "--no-rule-reward", help="Variant: no rule reward in the generator loss."),
-    loss: str | None = typer.Option(None, "--loss", help="Adversarial loss: bce (default, non-saturating cross-entropy), hinge or lsgan."),
-    corpus: Path | None = typer.Option(None, "--corpus", help="Corpus file (default: the one `musicgen data build` wrote)."),
-    rules: str | None = typer.Option(None, "--rules", help="Rule set name or rule file for the reward (default violin)."),
-    threads: int | None = typer.Option(None, "--threads", min=1, help="CPU threads for torch (default: torch's choice; 1 is faster when other jobs share the cores)."),
+    single_scale_disc: bool = typer.Option(
+        False, "--single-scale-disc", help="Variant: MelGAN's single-kernel (k41) grouped convs in the discriminator."
+    ),
+    no_rule_reward: bool = typer.Option(
+        False, "--no-rule-reward", help="Variant: no rule reward in the generator loss."
+    ),
+    loss: str | None = typer.Option(
+        None, "--loss", help="Adversarial loss: bce (default, non-saturating cross-entropy), hinge or lsgan."
+    ),
+    corpus: Path | None = typer.Option(
+        None, "--corpus", help="Corpus file (default: the one `musicgen data build` wrote)."
+    ),
+    rules: str | None = typer.Option(
+        None, "--rules", help="Rule set name or rule file for the reward (default violin)."
+    ),
+    threads: int | None = typer.Option(
+        None,
+        "--threads",
+        min=1,
+        help="CPU threads for torch (default: torch's choice; 1 is faster when other jobs share the cores).",
+    ),
 ) -> None:
     """Train the model: the bar VQ-VAE, then 1400 GAN iterations (Adam 2e-4, batch 64) with the rule reward
     and the emotion terms.
@@ -82,15 +107,20 @@ def train_cmd(
     vq = s.get("vqvae_test") or {}
     if vq:
         t.add_row("VQ-VAE test note F1 (onset / with duration)", f"{vq['onset_f1']:.3f} / {vq['note_f1']:.3f}")
-        t.add_row("codebook perplexity (test)", f"{vq['perplexity']:.1f} of {vq['codebook_size']} ({vq['codes_used']} used)")
+        t.add_row(
+            "codebook perplexity (test)", f"{vq['perplexity']:.1f} of {vq['codebook_size']} ({vq['codes_used']} used)"
+        )
     t.add_row("GAN iterations", str(s["gan_iterations"]))
     if s.get("seconds_per_iteration_this_run"):
         t.add_row("seconds per iteration", f"{s['seconds_per_iteration_this_run']:.3f}")
     v = s["final_validation"]
     t.add_row("validation PCE (valid split)", f"{v['val_pce']:.3f} bits ({s['val_ref_pce']:.3f})")
     t.add_row("validation R_F", f"{v['val_rule']:.3f}")
-    t.add_row("control probe (unreranked)", f"mode as asked {v['val_mode_ok']:.2f}; high arousal denser {v['val_dense_pairs']:.2f}; "
-              f"NN rhythm {v['val_nn_rhythm']:.2f}; distinct rhythms {v['val_distinct']:.2f}")
+    t.add_row(
+        "control probe (unreranked)",
+        f"mode as asked {v['val_mode_ok']:.2f}; high arousal denser {v['val_dense_pairs']:.2f}; "
+        f"NN rhythm {v['val_nn_rhythm']:.2f}; distinct rhythms {v['val_distinct']:.2f}",
+    )
     if s.get("d_loss_std_last_200") is not None:
         t.add_row("D-loss std, last 200 iterations", f"{s['d_loss_std_last_200']:.4f}")
     t.add_row("log / plot", f"{res.log_path}  {res.plot_path or '(no plot)'}")

@@ -49,7 +49,11 @@ def read_piece(path: str | Path) -> Piece:
         raise InputError(p, "no such file", reason="missing")
     if suffix in NOTATION_SUFFIXES:
         return read_notation(p)
-    raise InputError(p, f"unsupported file type {suffix or '(none)'}; expected one of {', '.join(SUPPORTED_SUFFIXES)}", reason="unsupported")
+    raise InputError(
+        p,
+        f"unsupported file type {suffix or '(none)'}; expected one of {', '.join(SUPPORTED_SUFFIXES)}",
+        reason="unsupported",
+    )
 
 
 def write_midi(piece: Piece, path: str | Path, force: bool = False) -> Path:

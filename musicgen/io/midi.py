@@ -135,7 +135,15 @@ def parse_score(score: symusic.Score, source: str = "") -> ParsedMidi:
         notes.append(track_notes.numpy() if len(track_notes) else _NO_NOTES)
     ks = score.key_signatures
     key = _key_from_signature(ks[0].key, ks[0].tonality) if len(ks) else None
-    return ParsedMidi(source, int(score.ticks_per_quarter), tracks, notes, _meter_rows(score.time_signatures), _tempo_rows(score.tempos), key)
+    return ParsedMidi(
+        source,
+        int(score.ticks_per_quarter),
+        tracks,
+        notes,
+        _meter_rows(score.time_signatures),
+        _tempo_rows(score.tempos),
+        key,
+    )
 
 
 def parse_midi(path: str | Path) -> ParsedMidi:
@@ -162,7 +170,9 @@ def parse_midi(path: str | Path) -> ParsedMidi:
     return parse_score(score, p)
 
 
-def _note_order(file: np.ndarray, onset: np.ndarray, duration: np.ndarray, pitch: np.ndarray, track: np.ndarray, n_files: int) -> np.ndarray | None:
+def _note_order(
+    file: np.ndarray, onset: np.ndarray, duration: np.ndarray, pitch: np.ndarray, track: np.ndarray, n_files: int
+) -> np.ndarray | None:
     """The permutation that sorts notes by (file, onset, track, pitch, duration), stably; None when
     they already are in that order with no two notes at the same (file, onset, track, pitch) -- the
     common case. Within a file this is the order of :func:`~musicgen.piece.sort_notes`.
@@ -173,7 +183,12 @@ def _note_order(file: np.ndarray, onset: np.ndarray, duration: np.ndarray, pitch
     """
     if onset.size < 2:
         return None
-    fits = n_files <= _MAX_PACKED_FILES and track.max() < (1 << _TRACK_BITS) and pitch.min() >= 0 and pitch.max() < (1 << _PITCH_BITS)
+    fits = (
+        n_files <= _MAX_PACKED_FILES
+        and track.max() < (1 << _TRACK_BITS)
+        and pitch.min() >= 0
+        and pitch.max() < (1 << _PITCH_BITS)
+    )
     if fits and onset.min() >= 0 and onset.max() < (1 << _ONSET_BITS):
         packed = file << (_ONSET_BITS + _TRACK_BITS + _PITCH_BITS)
         packed |= onset << (_TRACK_BITS + _PITCH_BITS)
@@ -241,7 +256,13 @@ def pieces_from_parsed(parsed: list[ParsedMidi]) -> list[Piece]:
         per_file = np.zeros(len(parsed), dtype=np.int64)
     order = _note_order(file, onset, duration, pitch, track, len(parsed))
     if order is not None:
-        onset, duration, pitch, velocity, track = onset[order], duration[order], pitch[order], velocity[order], track[order]
+        onset, duration, pitch, velocity, track = (
+            onset[order],
+            duration[order],
+            pitch[order],
+            velocity[order],
+            track[order],
+        )
     resolutions = [p.resolution for p in parsed]
     if len(set(resolutions)) == 1:
         res = resolutions[0]
@@ -303,7 +324,11 @@ def piece_to_score(piece: Piece) -> symusic.Score:
         score.key_signatures.append(symusic.KeySignature(0, sharps, minor))
     notes = piece.notes
     for i, tr in enumerate(piece.tracks):
-        t = symusic.Track(tr.name or ("Violin" if tr.program == VIOLIN_PROGRAM else f"Track {i + 1}"), int(tr.program), bool(tr.is_drum))
+        t = symusic.Track(
+            tr.name or ("Violin" if tr.program == VIOLIN_PROGRAM else f"Track {i + 1}"),
+            int(tr.program),
+            bool(tr.is_drum),
+        )
         sel = notes[notes["track"] == i]
         for row in sel:
             t.notes.append(

@@ -65,8 +65,13 @@ def _time_signatures(measures, flat_all, shift: Fraction, res: int) -> np.ndarra
         runs = [[0, int(ts[0].numerator), int(ts[0].denominator), 1, 0.0]] if ts else [[0, 4, 4, 1, 4.0]]
     kept: list[list] = []
     for i, r in enumerate(runs):
-        short = r[3] == 1 and len(runs) > 1 and (
-            (kept and r[4] < kept[-1][4]) or (not kept and i + 1 < len(runs) and r[4] < runs[i + 1][4] and shift == 0)
+        short = (
+            r[3] == 1
+            and len(runs) > 1
+            and (
+                (kept and r[4] < kept[-1][4])
+                or (not kept and i + 1 < len(runs) and r[4] < runs[i + 1][4] and shift == 0)
+            )
         )
         if short:
             continue
@@ -180,7 +185,9 @@ def read_notation(path: str | Path, number: int | None = None) -> Piece:
     try:
         s = converter.parse(str(p), format="abc" if p.suffix.lower() == ".abc" else None)
     except Exception as exc:
-        raise InputError(p, f"cannot parse as {p.suffix.lstrip('.')} ({str(exc).splitlines()[0][:120]})", reason="corrupt") from None
+        raise InputError(
+            p, f"cannot parse as {p.suffix.lstrip('.')} ({str(exc).splitlines()[0][:120]})", reason="corrupt"
+        ) from None
     if isinstance(s, m21stream.Opus):
         scores = list(s.scores)
         if not scores:
@@ -212,18 +219,29 @@ def piece_to_stream(piece: Piece):
     for ti, tr in enumerate(piece.tracks):
         part = stream.Part()
         part.partName = tr.name or "Violin"
-        part.insert(0, instrument.Violin() if tr.program == VIOLIN_PROGRAM else instrument.instrumentFromMidiProgram(tr.program))
+        part.insert(
+            0, instrument.Violin() if tr.program == VIOLIN_PROGRAM else instrument.instrumentFromMidiProgram(tr.program)
+        )
         part.insert(0, meter.TimeSignature(f"{num}/{den}"))
         if ti == 0:
             part.insert(0, tempo.MetronomeMark(number=round(piece.tempo, 2)))
         if piece.key is not None:
-            part.insert(0, m21key.Key(["C", "C#", "D", "E-", "E", "F", "F#", "G", "A-", "A", "B-", "B"][piece.key.tonic], piece.key.mode))
+            part.insert(
+                0,
+                m21key.Key(
+                    ["C", "C#", "D", "E-", "E", "F", "F#", "G", "A-", "A", "B-", "B"][piece.key.tonic], piece.key.mode
+                ),
+            )
         sel = piece.notes[piece.notes["track"] == ti]
         # group simultaneous notes with the same duration into chords (double stops)
         i = 0
         while i < sel.size:
             j = i + 1
-            while j < sel.size and sel["onset_tick"][j] == sel["onset_tick"][i] and sel["duration_tick"][j] == sel["duration_tick"][i]:
+            while (
+                j < sel.size
+                and sel["onset_tick"][j] == sel["onset_tick"][i]
+                and sel["duration_tick"][j] == sel["duration_tick"][i]
+            ):
                 j += 1
             ql = Fraction(int(sel["duration_tick"][i]), piece.resolution)
             off = Fraction(int(sel["onset_tick"][i]), piece.resolution)

@@ -178,7 +178,12 @@ def _per_piece(fn: Metric) -> Callable:
 
 
 def _union_length(
-    key: np.ndarray, start: np.ndarray, end: np.ndarray, n_keys: int, order: np.ndarray | None = None, presorted: bool = False
+    key: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    n_keys: int,
+    order: np.ndarray | None = None,
+    presorted: bool = False,
 ) -> np.ndarray:
     """Total length of the union of the half-open intervals [start, end) of each key (0..n_keys-1).
 

@@ -138,14 +138,18 @@ class _Keys:
     tkey_bits: int
 
 
-def _pair_table(pairs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], views: _Views) -> tuple[np.ndarray, _Keys]:
+def _pair_table(
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], views: _Views
+) -> tuple[np.ndarray, _Keys]:
     """The pair table (rows ``_VIEW``..``_ORDER_KEY``), sorted by (view, offset, transposition, start)."""
     view, start, offset, transp = pairs
     maxb, width = views.maxbar, views.maxbar + 1
     tmax = int(np.abs(transp).max()) if transp.size else 0
     tkey = np.abs(transp) * 2 + (transp > 0)  # |t| ascending, then -t before +t
     by_offset, _ = _pack([(view, views.n), (offset, maxb), (transp + tmax, 2 * tmax), (start, maxb)])
-    by_start, widths = _pack([(view, views.n), (start, maxb), (offset, maxb), (np.zeros_like(view), maxb), (tkey, 2 * tmax + 1)])
+    by_start, widths = _pack(
+        [(view, views.n), (start, maxb), (offset, maxb), (np.zeros_like(view), maxb), (tkey, 2 * tmax + 1)]
+    )
     order = np.lexsort((start, transp, offset, view)) if by_offset is None else np.argsort(by_offset, kind="stable")
     first_bar = views.bar_offset[view] + start  # the pair's two bars in the views' bar numbering
     table = np.stack(
@@ -173,7 +177,12 @@ def _run_lengths(table: np.ndarray, keys: _Keys) -> np.ndarray:
         np.not_equal(table[_ORDER_KEY, 1:], table[_ORDER_KEY, :-1] + 1, out=run_ends_here[:-1])
     else:
         view, start, offset, transp = table[_VIEW], table[_START], table[_OFFSET], table[_TRANSP]
-        run_ends_here[:-1] = (view[1:] != view[:-1]) | (offset[1:] != offset[:-1]) | (transp[1:] != transp[:-1]) | (start[1:] != start[:-1] + 1)
+        run_ends_here[:-1] = (
+            (view[1:] != view[:-1])
+            | (offset[1:] != offset[:-1])
+            | (transp[1:] != transp[:-1])
+            | (start[1:] != start[:-1] + 1)
+        )
     ends = np.flatnonzero(run_ends_here)
     lens = np.empty_like(ends)
     lens[0] = ends[0] + 1
@@ -209,7 +218,9 @@ class _Recurrences:
     length: np.ndarray
 
 
-def _recurrences(view: np.ndarray, start: np.ndarray, offset: np.ndarray, length: np.ndarray, width: int) -> _Recurrences:
+def _recurrences(
+    view: np.ndarray, start: np.ndarray, offset: np.ndarray, length: np.ndarray, width: int
+) -> _Recurrences:
     """Every (candidate, recurrence) pair of one (view, start) group (rows sorted by view, start,
     offset), with overlapping recurrences thinned left to right against the previous one."""
     m = view.size
@@ -233,11 +244,24 @@ def _recurrences(view: np.ndarray, start: np.ndarray, offset: np.ndarray, length
 
 
 def _best_per_view(
-    qualified: np.ndarray, view: np.ndarray, start: np.ndarray, offset: np.ndarray, length: np.ndarray, gain: np.ndarray, n_views: int, maxbar: int
+    qualified: np.ndarray,
+    view: np.ndarray,
+    start: np.ndarray,
+    offset: np.ndarray,
+    length: np.ndarray,
+    gain: np.ndarray,
+    n_views: int,
+    maxbar: int,
 ) -> np.ndarray:
     """Of the qualified candidates, per view: the largest gain, then the longest, then the earliest,
     then the nearest recurrence."""
-    vc, sc, dc, lc, gc = view[qualified], start[qualified], offset[qualified], length[qualified], gain[qualified].astype(np.int64)
+    vc, sc, dc, lc, gc = (
+        view[qualified],
+        start[qualified],
+        offset[qualified],
+        length[qualified],
+        gain[qualified].astype(np.int64),
+    )
     gmax = int(gc.max())
     key, _ = _pack([(vc, n_views), (gmax - gc, gmax), (maxbar - lc, maxbar), (sc, maxbar), (dc, maxbar)])
     order = np.lexsort((dc, sc, -lc, -gc, vc)) if key is None else np.argsort(key, kind="stable")
@@ -309,7 +333,9 @@ def select_themes(
         length = np.minimum(run, offset)
         rec = _recurrences(view, start, offset, length, maxbar + 1)
         proto_bar = views.global_bar0[view] + start  # global bar of each row's prototype
-        gain = np.bincount(rec.cand, weights=views.notes_in(proto_bar[rec.cand] + rec.offset, rec.length) - 1, minlength=view.size)
+        gain = np.bincount(
+            rec.cand, weights=views.notes_in(proto_bar[rec.cand] + rec.offset, rec.length) - 1, minlength=view.size
+        )
         proto_notes = views.notes_in(proto_bar, length)
         qualified = np.flatnonzero((proto_notes >= min_notes) & (gain >= min_gain) & (gain > 0))
         if not qualified.size:
@@ -346,7 +372,9 @@ def select_themes(
     return Picks(pv, ps, pl, cat(occ_pick), cat(occ_offset), cat(occ_transp), merged_into, merged_t, sv, ss, sl)
 
 
-def _merge_recurring_picks(pick_view, pick_start, pick_len, first_round_best, views: _Views) -> tuple[np.ndarray, np.ndarray]:
+def _merge_recurring_picks(
+    pick_view, pick_start, pick_len, first_round_best, views: _Views
+) -> tuple[np.ndarray, np.ndarray]:
     """For each pick, the earlier pick it merges into (-1: none) and the transposition between their
     prototypes: pairs of picks of one view with the same length, where the later prototype is a
     recurrence (a run at least that long in the first round) of the earlier one."""

@@ -144,7 +144,9 @@ def melody_on_bars(b: NoteBatch, steps_per_quarter: int, delta_steps: int, melod
     if onset.size:
         # readers sort each piece by (onset, track, pitch): one track is already in (onset, pitch) order
         same = (piece[1:] == piece[:-1]) & (onset[1:] == onset[:-1])
-        in_order = not (((piece[1:] == piece[:-1]) & (onset[1:] < onset[:-1])).any() or (same & (pitch[1:] < pitch[:-1])).any())
+        in_order = not (
+            ((piece[1:] == piece[:-1]) & (onset[1:] < onset[:-1])).any() or (same & (pitch[1:] < pitch[:-1])).any()
+        )
         if not in_order:
             order = _order_by_piece_onset_pitch(piece, onset, pitch, b.n_pieces)
             piece, onset, pitch, end = piece[order], onset[order], pitch[order], end[order]
@@ -205,7 +207,9 @@ def similar_bar_pairs(mel: Melody, theta: float, delta_steps: int, max_transposi
     n_rows = n_t * n_bars_all
     # an entry (t, r) x q exists only for bars r and q of one piece
     bound = n_t * int(np.dot(mel.n_bars, mel.n_bars))
-    it = np.int32 if max(n_features, n_notes * n_t, n_notes * width, n_rows, bound) < 2**31 - 1 else np.int64  # index type
+    it = (
+        np.int32 if max(n_features, n_notes * n_t, n_notes * width, n_rows, bound) < 2**31 - 1 else np.int64
+    )  # index type
     feature_i = feature.astype(it)
     # rows (t, bar) of the later side: the bar's notes moved up t semitones, t = 0..tmax, in one matrix
     # (notes are in bar order)
@@ -225,7 +229,16 @@ def similar_bar_pairs(mel: Melody, theta: float, delta_steps: int, max_transposi
     earlier_ptr = np.zeros(n_bars_all + 1, dtype=it)
     np.cumsum(counts * width, out=earlier_ptr[1:], dtype=it)
     c_ptr, c_col, c_val = _product_by_transpose(
-        n_rows, n_bars_all, n_features, later_ptr, later_col, _ones32(later_col.size), earlier_ptr, earlier_col, earlier_val, bound
+        n_rows,
+        n_bars_all,
+        n_features,
+        later_ptr,
+        later_col,
+        _ones32(later_col.size),
+        earlier_ptr,
+        earlier_col,
+        earlier_val,
+        bound,
     )
     # c[t * nb + r, q]: share of bar q's notes met by bar r's notes moved up t semitones
     cand = np.flatnonzero(c_val >= theta - 1e-6)

@@ -195,7 +195,9 @@ class _Views:
     bars: np.ndarray
 
 
-def _analyse(b: NoteBatch, windows: Sequence[int | None], prm: ThemeParams, skip_whole_length: bool = False, details: bool = True) -> tuple[Melody, _Views, Picks]:
+def _analyse(
+    b: NoteBatch, windows: Sequence[int | None], prm: ThemeParams, skip_whole_length: bool = False, details: bool = True
+) -> tuple[Melody, _Views, Picks]:
     """Run the finder on every piece of ``b`` for every window (None = whole piece).
 
     A window of N bars is a view of the pieces with at least N bars (more than N with
@@ -331,7 +333,9 @@ def theme_count(piece: Piece, bars: int | None = None, params: ThemeParams | Non
     return None if np.isnan(out) else int(out)
 
 
-def theme_counts(piece: Piece, windows: Sequence[int] = WINDOWS, params: ThemeParams | None = None) -> dict[int, int | None]:
+def theme_counts(
+    piece: Piece, windows: Sequence[int] = WINDOWS, params: ThemeParams | None = None
+) -> dict[int, int | None]:
     """Theme count of the first 4, 8, 16 and 32 bars (``None`` where the piece is shorter)."""
     out = batch_theme_counts(NoteBatch.from_pieces([piece]), list(windows), params)
     return {w: (None if np.isnan(v[0]) else int(v[0])) for w, v in out.items()}

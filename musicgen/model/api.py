@@ -87,7 +87,9 @@ class MusicModel:
         if c.ndim == 1:
             c = c[None, :]
         if c.ndim != 2 or c.shape[1] != self.generator.cfg.cond_dim or not np.all(np.isfinite(c)):
-            raise UsageError(f"condition vectors must be finite, shaped (N, {self.generator.cfg.cond_dim}); got {c.shape}")
+            raise UsageError(
+                f"condition vectors must be finite, shaped (N, {self.generator.cfg.cond_dim}); got {c.shape}"
+            )
         return c
 
     @property
@@ -172,7 +174,9 @@ class MusicModel:
             if prev.ndim == 2:
                 prev = np.broadcast_to(prev, (n,) + prev.shape)
             if prev.ndim != 3 or prev.shape[0] != n or prev.shape[2] != self.latent_dim or prev.shape[1] < 1:
-                raise UsageError(f"prev_latents must be shaped (P, {self.latent_dim}) or ({n}, P, {self.latent_dim}); got {np.shape(prev_latents)}")
+                raise UsageError(
+                    f"prev_latents must be shaped (P, {self.latent_dim}) or ({n}, P, {self.latent_dim}); got {np.shape(prev_latents)}"
+                )
         g = torch.Generator().manual_seed(int(seed))
         zg, zl = self.generator.noise(n, int(n_bars), g)
         lats, grids, codes = [], [], []
@@ -196,7 +200,9 @@ class MusicModel:
         if shift.any():
             grid = transpose_cells(grid, shift)
         keys[:, 0] = (keys[:, 0] + shift) % 12
-        return Sample(grid, np.concatenate(lats).astype(np.float32), np.concatenate(codes).astype(np.int64), shift, keys)
+        return Sample(
+            grid, np.concatenate(lats).astype(np.float32), np.concatenate(codes).astype(np.int64), shift, keys
+        )
 
     def discriminator_score(self, sample: Sample | np.ndarray, condition_vectors: np.ndarray) -> np.ndarray:
         """How real the discriminator finds each piece: the mean over D1, D2, D3 of the mean over output
@@ -247,7 +253,9 @@ class MusicModel:
         if key_shift is not None:
             g = transpose_cells(g, -np.broadcast_to(np.asarray(key_shift, dtype=np.int64), (g.shape[0],)))
         with torch.no_grad():
-            return self.vqvae.normalise(self.vqvae.encode(torch.from_numpy(g.astype(np.int64)))).numpy().astype(np.float32)
+            return (
+                self.vqvae.normalise(self.vqvae.encode(torch.from_numpy(g.astype(np.int64)))).numpy().astype(np.float32)
+            )
 
     def decode(self, latents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Quantise and decode latents (N, bars, D): returns (grids int8 in the model's key frame, codes int64)."""
@@ -275,7 +283,9 @@ def load_model(path: str | Path | None = None) -> MusicModel:
 
     p = Path(path) if path is not None else SHIPPED_MODEL
     if path is None and not p.is_file():
-        raise MusicgenError(f"the shipped model is missing ({p}); train one with `musicgen train --out DIR` and pass its model.pt")
+        raise MusicgenError(
+            f"the shipped model is missing ({p}); train one with `musicgen train --out DIR` and pass its model.pt"
+        )
     key = (str(p.resolve()), p.stat().st_mtime_ns if p.is_file() else None)
     if key in _cache:
         return _cache[key]

@@ -82,11 +82,15 @@ def load_checkpoint(path: str | Path) -> dict:
     try:
         obj = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds for a bad file
-        raise InputError(p, f"not a readable PyTorch checkpoint ({type(exc).__name__}: {exc})", reason="corrupt") from None
+        raise InputError(
+            p, f"not a readable PyTorch checkpoint ({type(exc).__name__}: {exc})", reason="corrupt"
+        ) from None
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise InputError(p, f"not a musicgen model file (expected format {FORMAT!r})", reason="unsupported")
     if obj.get("version") != VERSION:
-        raise InputError(p, f"model file version {obj.get('version')!r}; this musicgen reads version {VERSION}", reason="unsupported")
+        raise InputError(
+            p, f"model file version {obj.get('version')!r}; this musicgen reads version {VERSION}", reason="unsupported"
+        )
     return obj
 
 
@@ -116,6 +120,8 @@ def build_models(ckpt: dict, path: str | Path = "<checkpoint>"):
             dis.load_state_dict(ckpt["discriminator"])
             dis.eval()
     except (KeyError, TypeError, RuntimeError) as exc:
-        raise InputError(path, f"model file does not match this musicgen's model code ({exc})", reason="unsupported") from None
+        raise InputError(
+            path, f"model file does not match this musicgen's model code ({exc})", reason="unsupported"
+        ) from None
     vq.eval()
     return vq, gen, dis

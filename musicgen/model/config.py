@@ -110,7 +110,18 @@ class TrainConfig:
         for name in ("batch", "vq_batch", "n_bars", "val_every", "val_samples", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise UsageError(f"{name} must be >= 1")
-        for name in ("l1_weight", "mode_weight", "density_weight", "line_weight", "scale_weight", "leap_weight", "mode_seeking", "lr", "d_lr", "vq_lr"):
+        for name in (
+            "l1_weight",
+            "mode_weight",
+            "density_weight",
+            "line_weight",
+            "scale_weight",
+            "leap_weight",
+            "mode_seeking",
+            "lr",
+            "d_lr",
+            "vq_lr",
+        ):
             if not getattr(self, name) >= 0:
                 raise UsageError(f"{name} must be >= 0")
         if not 0.0 <= self.cont_fraction <= 1.0:
@@ -121,7 +132,9 @@ class TrainConfig:
 
     def as_dict(self) -> dict:
         """Plain-data form (for checkpoints, summary.json and config files)."""
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("vqvae", "generator", "discriminator")}
+        d = {
+            f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("vqvae", "generator", "discriminator")
+        }
         d["betas"] = list(self.betas)
         d["vqvae"] = self.vqvae.as_dict()
         d["generator"] = self.generator.as_dict()
@@ -137,14 +150,20 @@ class TrainConfig:
         """
         d = dict(d)
         sub = {}
-        for name, kind in (("vqvae", VQVAEConfig), ("generator", GeneratorConfig), ("discriminator", DiscriminatorConfig)):
+        for name, kind in (
+            ("vqvae", VQVAEConfig),
+            ("generator", GeneratorConfig),
+            ("discriminator", DiscriminatorConfig),
+        ):
             part = d.pop(name, {}) or {}
             if not isinstance(part, dict):
                 raise UsageError(f"{source}: [{name}] must be a table")
             known = {f.name for f in fields(kind)}
             bad = sorted(set(part) - known)
             if bad:
-                raise UsageError(f"{source}: unknown key(s) in [{name}]: {', '.join(bad)}; known: {', '.join(sorted(known))}")
+                raise UsageError(
+                    f"{source}: unknown key(s) in [{name}]: {', '.join(bad)}; known: {', '.join(sorted(known))}"
+                )
             part = dict(part)
             for tup in ("res_dilations", "kernels"):
                 if tup in part:
@@ -156,7 +175,9 @@ class TrainConfig:
         known = {f.name for f in fields(cls)}
         bad = sorted(set(d) - known)
         if bad:
-            raise UsageError(f"{source}: unknown key(s): {', '.join(bad)}; known: {', '.join(sorted(known - set(sub)))}")
+            raise UsageError(
+                f"{source}: unknown key(s): {', '.join(bad)}; known: {', '.join(sorted(known - set(sub)))}"
+            )
         if "betas" in d:
             d["betas"] = tuple(float(x) for x in d["betas"])
         try:
@@ -189,7 +210,9 @@ def load_config(path: str | Path) -> TrainConfig:
             data = tomllib.loads(text)
     except Exception as exc:
         line = getattr(exc, "lineno", None)
-        raise InputError(p, f"not valid {'JSON' if p.suffix.lower() == '.json' else 'TOML'} ({exc})", line=line, reason="corrupt") from None
+        raise InputError(
+            p, f"not valid {'JSON' if p.suffix.lower() == '.json' else 'TOML'} ({exc})", line=line, reason="corrupt"
+        ) from None
     return TrainConfig.from_dict(data, str(p))
 
 
@@ -203,7 +226,13 @@ VARIANTS = {
 }
 
 
-def apply_variant(cfg: TrainConfig, no_sca: bool = False, single_scale_disc: bool = False, no_rule_reward: bool = False, loss: str | None = None) -> TrainConfig:
+def apply_variant(
+    cfg: TrainConfig,
+    no_sca: bool = False,
+    single_scale_disc: bool = False,
+    no_rule_reward: bool = False,
+    loss: str | None = None,
+) -> TrainConfig:
     """The paper's comparison variants as changes to ``cfg`` (in place; returns it).
 
     Raises:

@@ -170,7 +170,9 @@ def parse_key(text: str) -> tuple[int, bool]:
     return PITCH_NAMES.index(name), parts[1] == "minor"
 
 
-def fit_shift(pitch_lo: int, pitch_hi: int, base: int, lowest: int = VIOLIN_LOWEST, highest: int = VIOLIN_HIGHEST) -> int:
+def fit_shift(
+    pitch_lo: int, pitch_hi: int, base: int, lowest: int = VIOLIN_LOWEST, highest: int = VIOLIN_HIGHEST
+) -> int:
     """Of ``base - 12``, ``base`` and ``base + 12`` semitones, the shift that keeps a pitch span
     [pitch_lo, pitch_hi] most inside [lowest, highest] (ties: the smaller shift in size)."""
     best, best_cost = base, None
@@ -181,7 +183,9 @@ def fit_shift(pitch_lo: int, pitch_hi: int, base: int, lowest: int = VIOLIN_LOWE
     return best
 
 
-def build_bar_dataset(corpus, split: str | None, spec: GridSpec = MODEL_SPEC, progress=None, key_normalise: bool = False) -> BarDataset:
+def build_bar_dataset(
+    corpus, split: str | None, spec: GridSpec = MODEL_SPEC, progress=None, key_normalise: bool = False
+) -> BarDataset:
     """Convert the tunes of ``split`` ("train"/"valid"/"test", None = all) in :data:`MODEL_METERS`.
 
     Args:
@@ -197,8 +201,30 @@ def build_bar_dataset(corpus, split: str | None, spec: GridSpec = MODEL_SPEC, pr
     from musicgen.conditions import EMOTIONS
 
     idx = corpus.indices(split, MODEL_METERS)
-    bars, lens, first, lo, hi, val, aro, emo, used, tonics, minors, shifts = [], [], [], [], [], [], [], [], [], [], [], []
-    q = {"n_tunes": 0, "n_notes": 0, "n_moved": 0, "n_out_of_range": 0, "n_merged": 0, "n_truncated": 0, "sum_abs_error_qn": 0.0, "max_abs_error_qn": 0.0}
+    bars, lens, first, lo, hi, val, aro, emo, used, tonics, minors, shifts = (
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+    )
+    q = {
+        "n_tunes": 0,
+        "n_notes": 0,
+        "n_moved": 0,
+        "n_out_of_range": 0,
+        "n_merged": 0,
+        "n_truncated": 0,
+        "sum_abs_error_qn": 0.0,
+        "max_abs_error_qn": 0.0,
+    }
     for j, i in enumerate(idx):
         piece = corpus.piece(int(i))
         out = tune_model_bars(piece, spec)
@@ -212,7 +238,9 @@ def build_bar_dataset(corpus, split: str | None, spec: GridSpec = MODEL_SPEC, pr
         try:
             tonic, minor = parse_key(t.key)
         except ValueError:
-            tonic, minor = (piece.key.tonic, piece.key.mode == "minor") if piece.key is not None else (0, t.mode == "minor")
+            tonic, minor = (
+                (piece.key.tonic, piece.key.mode == "minor") if piece.key is not None else (0, t.mode == "minor")
+            )
         shift = 0
         if key_normalise:
             base = -tonic if tonic <= 6 else 12 - tonic
@@ -281,7 +309,13 @@ def transpose_cells(cells: np.ndarray, shifts: np.ndarray) -> np.ndarray:
     return out
 
 
-def condition_vectors(valence: np.ndarray, arousal: np.ndarray, emotion: np.ndarray, rng: np.random.Generator | None, onehot_prob: float = 0.5) -> np.ndarray:
+def condition_vectors(
+    valence: np.ndarray,
+    arousal: np.ndarray,
+    emotion: np.ndarray,
+    rng: np.random.Generator | None,
+    onehot_prob: float = 0.5,
+) -> np.ndarray:
     """Conditioning vectors (N, 10) for tunes: 8 probabilities + valence + arousal.
 
     With probability ``onehot_prob`` (per sample; never when ``rng`` is None) the probabilities are the

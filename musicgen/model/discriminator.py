@@ -149,7 +149,9 @@ class ScaleDiscriminator(nn.Module):
                 layers.append(MultiScaleGroupedConv(c_in, c_out, cfg.kernels, cfg.stride))
             else:
                 k = cfg.single_kernel
-                layers.append(weight_norm(nn.Conv1d(c_in, c_out, k, stride=cfg.stride, padding=k // 2, groups=c_in // 4)))
+                layers.append(
+                    weight_norm(nn.Conv1d(c_in, c_out, k, stride=cfg.stride, padding=k // 2, groups=c_in // 4))
+                )
         layers.append(weight_norm(nn.Conv1d(ch[cfg.n_down], ch[-1], 5, padding=2)))
         self.layers = nn.ModuleList(layers)
         self.last = weight_norm(nn.Conv1d(ch[-1], 1, 3, padding=1))
@@ -192,7 +194,9 @@ class MultiScaleDiscriminator(nn.Module):
                 x = self.pool(x)
         return out
 
-    def forward(self, latents: torch.Tensor, cond: torch.Tensor | None) -> list[tuple[torch.Tensor, list[torch.Tensor]]]:
+    def forward(
+        self, latents: torch.Tensor, cond: torch.Tensor | None
+    ) -> list[tuple[torch.Tensor, list[torch.Tensor]]]:
         """Score bar latents (B, T, D): a list, one (scores (B, 1, L'), features) per scale."""
         return [d(x, cond) for d, x in zip(self.scales, self.inputs(latents))]
 

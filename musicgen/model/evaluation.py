@@ -49,8 +49,14 @@ def control_probe(gen, vq, noise, cond, n_bars: int) -> dict:
     k = len(PROBE_CORNERS)
     npb = npb.reshape(-1, k)  # seeds x corners: (+,+) (+,-) (-,+) (-,-)
     dense = np.r_[npb[:, 0] > npb[:, 1], npb[:, 2] > npb[:, 3]]
-    return {"val_nn_rhythm": float(nearest_neighbour_share(rh).mean()), "val_distinct": distinct_share(rh),
-            "val_mode_ok": float(np.mean(minor.astype(bool) == (v < 0))), "val_dense_pairs": float(dense.mean())}
+    return {
+        "val_nn_rhythm": float(nearest_neighbour_share(rh).mean()),
+        "val_distinct": distinct_share(rh),
+        "val_mode_ok": float(np.mean(minor.astype(bool) == (v < 0))),
+        "val_dense_pairs": float(dense.mean()),
+    }
+
+
 def evaluate_vqvae(vq, data, batch: int = 2048) -> dict:
     """Reconstruction of every bar of ``data`` (a :class:`~musicgen.model.data.BarDataset`): note F1
     (:func:`musicgen.model.vqvae.note_f1`, against the full grid) and codebook perplexity / usage."""

@@ -127,7 +127,11 @@ class Stage(nn.Module):
         nn.init.zeros_(self.film.weight)
         nn.init.zeros_(self.film.bias)
         self.res = nn.Sequential(*[ResBlock(c_out, d) for d in cfg.res_dilations])
-        self.sca = SpatialChannelAttention(c_out, reduction=cfg.sca_reduction, kernel_size=cfg.sca_kernel, spatial_dims=1) if cfg.use_sca else nn.Identity()
+        self.sca = (
+            SpatialChannelAttention(c_out, reduction=cfg.sca_reduction, kernel_size=cfg.sca_kernel, spatial_dims=1)
+            if cfg.use_sca
+            else nn.Identity()
+        )
 
     def forward(self, x: torch.Tensor, emotion: torch.Tensor) -> torch.Tensor:
         """(B, c_in, L) and the emotion embedding (B, cond_emb) -> (B, c_out, L or 2L)."""
@@ -147,16 +151,20 @@ class Generator(nn.Module):
             raise ValueError(f"generator channels must be a multiple of 4, got {c}")
         self.cond = nn.Sequential(nn.Linear(cfg.cond_dim, 64), nn.ReLU(), nn.Linear(64, cfg.cond_emb), nn.ReLU())
         self.prev_conv = nn.Sequential(
-            nn.Conv1d(cfg.latent_dim, cfg.prev_channels, 3, padding=1), nn.ReLU(),
-            nn.Conv1d(cfg.prev_channels, cfg.prev_channels, 3, padding=1), nn.ReLU(),
+            nn.Conv1d(cfg.latent_dim, cfg.prev_channels, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv1d(cfg.prev_channels, cfg.prev_channels, 3, padding=1),
+            nn.ReLU(),
         )
         self.prev_out = nn.Linear(2 * cfg.prev_channels, cfg.prev_emb)
         c_in = cfg.z_local + cfg.z_global + cfg.cond_emb + cfg.prev_emb + 1
-        self.stages = nn.ModuleList([
-            Stage(c_in, c, False, cfg),
-            Stage(c, c // 2, True, cfg),
-            Stage(c // 2, c // 4, True, cfg),
-        ])
+        self.stages = nn.ModuleList(
+            [
+                Stage(c_in, c, False, cfg),
+                Stage(c, c // 2, True, cfg),
+                Stage(c // 2, c // 4, True, cfg),
+            ]
+        )
         self.out = nn.Conv1d(c // 4, cfg.latent_dim, 3, padding=1)
         self._init_weights()
 
@@ -178,7 +186,9 @@ class Generator(nn.Module):
         with torch.no_grad():
             self.out.weight.mul_(0.5)
 
-    def noise(self, batch: int, n_bars: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def noise(
+        self, batch: int, n_bars: int, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Draw (global (B, z_global), local (B, z_local, ceil(n_bars/4))) standard-normal noise."""
         l0 = -(-n_bars // BARS_PER_POSITION)
         zg = torch.randn(batch, self.cfg.z_global, generator=generator)

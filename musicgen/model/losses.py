@@ -82,7 +82,9 @@ def major_weight(valence: torch.Tensor, sharpness: float = 2.5) -> torch.Tensor:
     return torch.clamp(0.5 + sharpness * valence, 0.0, 1.0)
 
 
-def mode_loss(sounding: torch.Tensor, valence: torch.Tensor, lowest_pitch: int, temperature: float = 0.05) -> torch.Tensor:
+def mode_loss(
+    sounding: torch.Tensor, valence: torch.Tensor, lowest_pitch: int, temperature: float = 0.05
+) -> torch.Tensor:
     """Per piece (N,): cross-entropy of softmax(key correlations / temperature) towards C major with
     weight :func:`major_weight` and towards C minor with the rest, averaged over the profile sets of
     :data:`MODE_PROFILES` (so that the piece reads in its mode under more than one model of key)."""
@@ -99,13 +101,17 @@ def onsets_per_bar(onset: torch.Tensor) -> torch.Tensor:
     return onset.sum(dim=(1, 2, 3)) / onset.shape[1]
 
 
-def density_line_loss(npb: torch.Tensor, arousal: torch.Tensor, line: tuple[float, float], scale: float = 4.0) -> torch.Tensor:
+def density_line_loss(
+    npb: torch.Tensor, arousal: torch.Tensor, line: tuple[float, float], scale: float = 4.0
+) -> torch.Tensor:
     """Per piece (N,): ``((npb − (c0 + c1·a)) / scale)²``, the distance of onsets per bar from the
     corpus' least-squares line ``line = (c0, c1)`` at arousal ``a``."""
     return ((npb - (line[0] + line[1] * arousal)) / scale).pow(2)
 
 
-def paired_density_loss(npb_a: torch.Tensor, npb_b: torch.Tensor, arousal_a: torch.Tensor, arousal_b: torch.Tensor, slope: float) -> torch.Tensor:
+def paired_density_loss(
+    npb_a: torch.Tensor, npb_b: torch.Tensor, arousal_a: torch.Tensor, arousal_b: torch.Tensor, slope: float
+) -> torch.Tensor:
     """Per pair (N,): hinge ``relu(slope·|Δa| − sign(Δa)·Δnpb)`` for two pieces from the same noise under
     arousals ``a`` and ``b``: zero once the higher-arousal piece has at least ``slope`` more onsets per
     bar per unit of arousal than the other."""
@@ -150,7 +156,7 @@ def leap_excess(sounding: torch.Tensor, lowest_pitch: int, largest: float = 7.0)
     mass = flat.sum(-1)
     pitch = torch.arange(flat.shape[-1], dtype=flat.dtype) + float(lowest_pitch)
     expected = (flat * pitch).sum(-1) / mass.clamp_min(1e-6)
-    both = (mass[:, 1:].clamp(max=1.0) * mass[:, :-1].clamp(max=1.0))
+    both = mass[:, 1:].clamp(max=1.0) * mass[:, :-1].clamp(max=1.0)
     excess = torch.relu((expected[:, 1:] - expected[:, :-1]).abs() - largest)
     return (both * excess).sum(1) / both.sum(1).clamp_min(1.0)
 
@@ -162,10 +168,14 @@ SPREAD_LIMIT = 6.0
 
 def melodic_shape_loss(sounding: torch.Tensor, lowest_pitch: int) -> torch.Tensor:
     """Per piece (N,): :func:`leap_excess` plus ``0.25·relu(spread − SPREAD_LIMIT)²`` (:func:`pitch_spread`)."""
-    return leap_excess(sounding, lowest_pitch) + 0.25 * torch.relu(pitch_spread(sounding, lowest_pitch) - SPREAD_LIMIT).pow(2)
+    return leap_excess(sounding, lowest_pitch) + 0.25 * torch.relu(
+        pitch_spread(sounding, lowest_pitch) - SPREAD_LIMIT
+    ).pow(2)
 
 
-def mode_seeking_loss(fake_a: torch.Tensor, fake_b: torch.Tensor, noise_a, noise_b, clamp: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+def mode_seeking_loss(
+    fake_a: torch.Tensor, fake_b: torch.Tensor, noise_a, noise_b, clamp: float = 1.0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Clamped mode-seeking term (MSGAN, Mao et al. 2019): two noise draws under the same conditions
     give latents ``fake_a``, ``fake_b`` (B, bars, D); their distance per unit of noise distance,
     ``ratio = mean|a − b| / mean|z_a − z_b|`` (noise: the generator's (global, local) pair), should be

@@ -99,7 +99,12 @@ def train(
 
     out = Path(out)
     ckpt_path, model_path = out / "checkpoint.pt", out / "model.pt"
-    log_path, vq_log_path, png_path, summary_path = out / "train_log.csv", out / "vq_log.csv", out / "train_log.png", out / "summary.json"
+    log_path, vq_log_path, png_path, summary_path = (
+        out / "train_log.csv",
+        out / "vq_log.csv",
+        out / "train_log.png",
+        out / "summary.json",
+    )
     state = None
     if resume:
         if not ckpt_path.is_file():
@@ -155,14 +160,27 @@ def train(
     trainer = None
 
     def config_dict() -> dict:
-        return {"vqvae": cfg.vqvae.as_dict(), "generator": cfg.generator.as_dict(), "discriminator": cfg.discriminator.as_dict(), "train": cfg.as_dict()}
+        return {
+            "vqvae": cfg.vqvae.as_dict(),
+            "generator": cfg.generator.as_dict(),
+            "discriminator": cfg.discriminator.as_dict(),
+            "train": cfg.as_dict(),
+        }
 
     def checkpoint(vq_steps: int | None = None) -> None:
-        ts = {"stage": stage, "vq_done": vq_done if vq_steps is None else vq_steps, "gan_done": gan_done, "vq_opt": vq_opt.state_dict(),
-              "vq_rng": vq_gen.get_state(), "vq_sampler": json.dumps(vq_sampler.rng.bit_generator.state),
-              "gan": trainer.state_dict() if trainer is not None else None}
+        ts = {
+            "stage": stage,
+            "vq_done": vq_done if vq_steps is None else vq_steps,
+            "gan_done": gan_done,
+            "vq_opt": vq_opt.state_dict(),
+            "vq_rng": vq_gen.get_state(),
+            "vq_sampler": json.dumps(vq_sampler.rng.bit_generator.state),
+            "gan": trainer.state_dict() if trainer is not None else None,
+        }
         gan = stage == "gan" and trainer is not None
-        save_checkpoint(ckpt_path, config_dict(), vq, gen if gan else None, dis if gan else None, meta=meta, train_state=ts)
+        save_checkpoint(
+            ckpt_path, config_dict(), vq, gen if gan else None, dis if gan else None, meta=meta, train_state=ts
+        )
 
     # ------------------------------------------------------------------ stage 1: VQ-VAE
     if stage == "vq":
@@ -188,12 +206,19 @@ def train(
         if state["train_state"].get("gan") is not None:
             trainer.load_state_dict(state["train_state"]["gan"])
     checkpoint()
-    meta.update({
-        "key_normalised": True, "tonic_distribution": _tonic_distribution(train_set), "density_line": list(trainer.line),
-        "val_ref_pce": trainer.val_ref_pce, "rules": rules.name, "beta_rules": rules.beta_rules, "beta_disc": rules.beta_disc,
-        "corpus_tunes": {"train": train_set.n_tunes, "valid": valid_set.n_tunes, "test": test_set.n_tunes},
-        "quantisation_train": train_set.quantisation,
-    })
+    meta.update(
+        {
+            "key_normalised": True,
+            "tonic_distribution": _tonic_distribution(train_set),
+            "density_line": list(trainer.line),
+            "val_ref_pce": trainer.val_ref_pce,
+            "rules": rules.name,
+            "beta_rules": rules.beta_rules,
+            "beta_disc": rules.beta_disc,
+            "corpus_tunes": {"train": train_set.n_tunes, "valid": valid_set.n_tunes, "test": test_set.n_tunes},
+            "quantisation_train": train_set.quantisation,
+        }
+    )
     log = CsvLog(log_path, LOG_COLUMNS, read_log(log_path, gan_done) if state is not None else [])
     times: list[float] = []
     last_val = {c: float("nan") for c in LOG_COLUMNS if c.startswith("val_")}
@@ -237,7 +262,9 @@ def train(
 
     atomic_write_text(summary_path, json.dumps(summary, indent=2, default=float), force=True)
     plot = plot_log(log_path, png_path)
-    return TrainResult(model_path, log_path, vq_log_path, plot, summary_path, summary, float(np.mean(times)) if times else 0.0)
+    return TrainResult(
+        model_path, log_path, vq_log_path, plot, summary_path, summary, float(np.mean(times)) if times else 0.0
+    )
 
 
 __all__ = ["TrainConfig", "TrainResult", "apply_variant", "load_config", "train"]

@@ -60,7 +60,9 @@ class GanTrainer:
         self.n_cont = int(round(cfg.batch * cfg.cont_fraction))
         self.span = cfg.n_bars + (cfg.prev_bars if self.n_cont else 0)
         # validation: fixed valid-split conditions and noise, and the control probe's paired noise
-        v_cells, v_cond, _ = WindowSampler(valid_set, seed=cfg.seed + 4, augment=False).sample(max(cfg.val_samples, 256), cfg.n_bars)
+        v_cells, v_cond, _ = WindowSampler(valid_set, seed=cfg.seed + 4, augment=False).sample(
+            max(cfg.val_samples, 256), cfg.n_bars
+        )
         self.val_ref_pce = float(np.nanmean(pitch_class_entropy_grids(v_cells, MODEL_SPEC.lowest_pitch)))
         self.v_cond = torch.from_numpy(v_cond[: cfg.val_samples])
         self.v_noise = gen.noise(cfg.val_samples, cfg.n_bars, torch.Generator().manual_seed(cfg.seed + 5))
@@ -69,8 +71,13 @@ class GanTrainer:
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict:
         """Optimisers and random state, for checkpoints."""
-        return {"g_opt": self.g_opt.state_dict(), "d_opt": self.d_opt.state_dict(), "noise": self.noise_gen.get_state(),
-                "sampler": json.dumps(self.sampler.rng.bit_generator.state), "pairs": json.dumps(self.pair_rng.bit_generator.state)}
+        return {
+            "g_opt": self.g_opt.state_dict(),
+            "d_opt": self.d_opt.state_dict(),
+            "noise": self.noise_gen.get_state(),
+            "sampler": json.dumps(self.sampler.rng.bit_generator.state),
+            "pairs": json.dumps(self.pair_rng.bit_generator.state),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         """Restore :meth:`state_dict`."""
@@ -141,8 +148,15 @@ class GanTrainer:
             n = self.n_cont
             target_q = vq.normalise(vq.quantize(vq.denormalise(real[:n]))[0])
             l1 = (fake[:n] - real[:n]).abs().mean() + (fake[:n] - target_q).abs().mean()
-        lg = (self.b2 * adv + cfg.l1_weight * l1 + cfg.mode_weight * terms["mode"] + cfg.density_weight * terms["density_pair"]
-              + cfg.line_weight * terms["density_line"] + cfg.scale_weight * terms["scale"] + cfg.leap_weight * terms["leap"])
+        lg = (
+            self.b2 * adv
+            + cfg.l1_weight * l1
+            + cfg.mode_weight * terms["mode"]
+            + cfg.density_weight * terms["density_pair"]
+            + cfg.line_weight * terms["density_line"]
+            + cfg.scale_weight * terms["scale"]
+            + cfg.leap_weight * terms["leap"]
+        )
         if cfg.rule_reward:
             lg = lg - self.b1 * r_soft.mean()
         ratio = torch.zeros(())
@@ -162,10 +176,16 @@ class GanTrainer:
             mc_gap = float((dv * (mc[:b] - mc[b:]))[dv != 0].mean()) if (dv != 0).any() else float("nan")
             npb_gap = float((da * (npb[:b] - npb[b:]))[da != 0].mean()) if (da != 0).any() else float("nan")
         row = {
-            "d_loss": float(ld.detach()), "g_loss": float(lg.detach()), "g_adv": float(adv.detach()),
-            "rule_soft": float(r_soft.detach()[:b].mean()), "rule_hard": float(self.rules.score_grids(hard, MODEL_SPEC).r_f.mean()),
-            "l1": float(l1.detach()), **{k: float(t.detach()) for k, t in terms.items()}, "mode_seeking_ratio": float(ratio.detach()),
-            "mode_contrast_gap": mc_gap, "npb_gap": npb_gap,
+            "d_loss": float(ld.detach()),
+            "g_loss": float(lg.detach()),
+            "g_adv": float(adv.detach()),
+            "rule_soft": float(r_soft.detach()[:b].mean()),
+            "rule_hard": float(self.rules.score_grids(hard, MODEL_SPEC).r_f.mean()),
+            "l1": float(l1.detach()),
+            **{k: float(t.detach()) for k, t in terms.items()},
+            "mode_seeking_ratio": float(ratio.detach()),
+            "mode_contrast_gap": mc_gap,
+            "npb_gap": npb_gap,
             "d_real": float(np.mean([o.detach().mean().item() for o, _ in d_real])),
             "d_fake": float(np.mean([o.detach().mean().item() for o, _ in d_fake])),
             "pce_batch": float(np.nanmean(pitch_class_entropy_grids(hard, MODEL_SPEC.lowest_pitch))),
@@ -182,7 +202,11 @@ class GanTrainer:
             lat = self.gen.eval()(self.v_cond, cfg.n_bars, noise=self.v_noise)
             cells = vq.hard_cells(vq.decode_logits(vq.quantize(vq.denormalise(lat))[0])).numpy()
         pce = float(np.nanmean(pitch_class_entropy_grids(cells, MODEL_SPEC.lowest_pitch)))
-        out = {"val_pce": pce, "val_pce_gap": pce - self.val_ref_pce, "val_rule": float(self.rules.score_grids(cells, MODEL_SPEC).r_f.mean())}
+        out = {
+            "val_pce": pce,
+            "val_pce_gap": pce - self.val_ref_pce,
+            "val_rule": float(self.rules.score_grids(cells, MODEL_SPEC).r_f.mean()),
+        }
         out.update(control_probe(self.gen, vq, self.probe_noise, self.probe_cond, cfg.n_bars))
         return out
 

@@ -24,7 +24,9 @@ def lr_factor(i: int, total: int, warmup: int) -> float:
     return min(1.0, (i + 1) / max(1, warmup)) * 0.5 * (1 + math.cos(math.pi * min(i, total) / max(1, total)))
 
 
-def vqvae_step(vq: BarVQVAE, opt: torch.optim.Optimizer, bars: np.ndarray, lr: float, generator: torch.Generator) -> dict:
+def vqvae_step(
+    vq: BarVQVAE, opt: torch.optim.Optimizer, bars: np.ndarray, lr: float, generator: torch.Generator
+) -> dict:
     """One training step on ``bars`` (B, steps, pitches) of cells at learning rate ``lr``; returns the
     log row's figures (ce, commit, batch_perplexity, lr)."""
     for g in opt.param_groups:
@@ -33,8 +35,12 @@ def vqvae_step(vq: BarVQVAE, opt: torch.optim.Optimizer, bars: np.ndarray, lr: f
     opt.zero_grad(set_to_none=True)
     o["loss"].backward()
     opt.step()
-    return {"ce": float(o["ce"].detach()), "commit": float(o["commit"].detach()),
-            "batch_perplexity": perplexity(o["codes"].numpy(), vq.cfg.codebook_size), "lr": lr}
+    return {
+        "ce": float(o["ce"].detach()),
+        "commit": float(o["commit"].detach()),
+        "batch_perplexity": perplexity(o["codes"].numpy(), vq.cfg.codebook_size),
+        "lr": lr,
+    }
 
 
 def freeze(vq: BarVQVAE, train_bars: np.ndarray, batch: int = 4096) -> None:
@@ -42,7 +48,11 @@ def freeze(vq: BarVQVAE, train_bars: np.ndarray, batch: int = 4096) -> None:
     bars), put the VQ-VAE in eval mode and stop its gradients."""
     vq.eval()
     with torch.no_grad():
-        vq.set_latent_stats(torch.cat([vq.encode(torch.from_numpy(train_bars[s : s + batch])) for s in range(0, len(train_bars), batch)]))
+        vq.set_latent_stats(
+            torch.cat(
+                [vq.encode(torch.from_numpy(train_bars[s : s + batch])) for s in range(0, len(train_bars), batch)]
+            )
+        )
     for p in vq.parameters():
         p.requires_grad_(False)
 

@@ -19,9 +19,32 @@ from musicgen._files import atomic_write_bytes, atomic_write_text
 #: :class:`musicgen.model.config.TrainConfig`), discriminator outputs, and validation figures (filled every
 #: ``val_every`` iterations, carried forward in between).
 LOG_COLUMNS = (
-    "iteration", "d_loss", "g_loss", "g_adv", "rule_soft", "rule_hard", "l1", "mode", "density_pair", "density_line",
-    "scale", "leap", "mode_seeking_ratio", "mode_contrast_gap", "npb_gap", "d_real", "d_fake", "pce_batch",
-    "val_pce", "val_pce_gap", "val_rule", "val_nn_rhythm", "val_distinct", "val_mode_ok", "val_dense_pairs", "seconds",
+    "iteration",
+    "d_loss",
+    "g_loss",
+    "g_adv",
+    "rule_soft",
+    "rule_hard",
+    "l1",
+    "mode",
+    "density_pair",
+    "density_line",
+    "scale",
+    "leap",
+    "mode_seeking_ratio",
+    "mode_contrast_gap",
+    "npb_gap",
+    "d_real",
+    "d_fake",
+    "pce_batch",
+    "val_pce",
+    "val_pce_gap",
+    "val_rule",
+    "val_nn_rhythm",
+    "val_distinct",
+    "val_mode_ok",
+    "val_dense_pairs",
+    "seconds",
 )
 #: Columns of the VQ-VAE log.
 VQ_LOG_COLUMNS = ("iteration", "ce", "commit", "batch_perplexity", "lr", "seconds")

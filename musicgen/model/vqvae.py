@@ -113,7 +113,9 @@ class EMAQuantizer(nn.Module):
         """Codebook vectors for ``codes`` (...) -> (..., d)."""
         return F.embedding(codes, self.codebook)
 
-    def forward(self, z: torch.Tensor, update: bool = False, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(
+        self, z: torch.Tensor, update: bool = False, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Quantise ``z`` (..., d).
 
         Args:
@@ -166,16 +168,21 @@ class BarVQVAE(nn.Module):
             raise ValueError("steps per bar must be a multiple of 4")
         q4 = cfg.steps // 4
         self.enc = nn.Sequential(
-            nn.Conv1d(cfg.n_classes, c, 3, padding=1), nn.ReLU(),
-            nn.Conv1d(c, c, 4, stride=2, padding=1), nn.ReLU(),
-            nn.Conv1d(c, c, 4, stride=2, padding=1), nn.ReLU(),
+            nn.Conv1d(cfg.n_classes, c, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv1d(c, c, 4, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv1d(c, c, 4, stride=2, padding=1),
+            nn.ReLU(),
         )
         self.enc_out = nn.Linear(c * q4, cfg.latent_dim)
         self.dec_in = nn.Linear(cfg.latent_dim, c * q4)
         self.dec = nn.Sequential(
             nn.ReLU(),
-            nn.ConvTranspose1d(c, c, 4, stride=2, padding=1), nn.ReLU(),
-            nn.ConvTranspose1d(c, c, 4, stride=2, padding=1), nn.ReLU(),
+            nn.ConvTranspose1d(c, c, 4, stride=2, padding=1),
+            nn.ReLU(),
+            nn.ConvTranspose1d(c, c, 4, stride=2, padding=1),
+            nn.ReLU(),
             nn.Conv1d(c, cfg.n_classes, 3, padding=1),
         )
         self.quantizer = EMAQuantizer(cfg.codebook_size, cfg.code_dim, cfg.decay, dead_threshold=cfg.dead_threshold)
@@ -206,7 +213,9 @@ class BarVQVAE(nn.Module):
         h = self.enc(F.one_hot(x, self.cfg.n_classes).float().transpose(1, 2))
         return self.enc_out(h.flatten(1)).reshape(*lead, self.cfg.latent_dim)
 
-    def quantize(self, z: torch.Tensor, update: bool = False, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def quantize(
+        self, z: torch.Tensor, update: bool = False, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Quantise bar latents (..., D): returns (straight-through quantised (..., D), codes (..., G), commitment)."""
         g, d = self.cfg.groups, self.cfg.code_dim
         zq, codes, commit = self.quantizer(z.reshape(*z.shape[:-1], g, d), update=update, generator=generator)
@@ -236,7 +245,15 @@ class BarVQVAE(nn.Module):
         logits = self.decode_logits(zq)
         target = cells_to_steps(cells)
         ce = F.cross_entropy(logits.reshape(-1, self.cfg.n_classes), target.reshape(-1))
-        return {"z": z, "zq": zq, "codes": codes, "logits": logits, "ce": ce, "commit": commit, "loss": ce + self.cfg.commitment * commit}
+        return {
+            "z": z,
+            "zq": zq,
+            "codes": codes,
+            "logits": logits,
+            "ce": ce,
+            "commit": commit,
+            "loss": ce + self.cfg.commitment * commit,
+        }
 
 
 # ---------------------------------------------------------------------- step classes

@@ -92,10 +92,19 @@ def metrics_figure(reports: Sequence[tuple[str, dict]], metrics: Sequence[str] |
     handles = []
     for i, (name, r) in enumerate(reports):
         n = sum(1 for f in r.get("files", []) if f.get("error") is None)
-        handles.append(Patch(facecolor=colours[i % len(colours)], alpha=0.6, label=f"{name} ({n} files; dashed line = mean)"))
+        handles.append(
+            Patch(facecolor=colours[i % len(colours)], alpha=0.6, label=f"{name} ({n} files; dashed line = mean)")
+        )
     title = "Metric distributions: " + " vs ".join(name for name, _ in reports)
     fig.text(0.05, 1 - 0.12 / height, title, fontsize=13, fontweight="bold", ha="left", va="top")
-    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.045, 1 - 0.42 / height), ncol=len(handles), frameon=False, fontsize=9.5)
+    fig.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(0.045, 1 - 0.42 / height),
+        ncol=len(handles),
+        frameon=False,
+        fontsize=9.5,
+    )
     return fig
 
 
@@ -129,5 +138,3 @@ def plot_metrics(
 
     check_writable(path, force)
     return atomic_write_bytes(path, png_bytes(metrics_figure(reports, metrics), dpi), force)
-
-

@@ -118,7 +118,12 @@ def engrave(
             _run([eng.program, *opts, "-o", str(Path(td) / "score"), str(ly)], td, "lilypond")
         else:
             env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-            _run([eng.program, "-r", str(int(resolution)), "-o", str(Path(td) / f"score.{fmt}"), str(xml)], td, "MuseScore", env)
+            _run(
+                [eng.program, "-r", str(int(resolution)), "-o", str(Path(td) / f"score.{fmt}"), str(xml)],
+                td,
+                "MuseScore",
+                env,
+            )
         made = sorted(Path(td).glob(f"score*.{fmt}"))
         if not made:
             raise EngraverError(f"{eng} wrote no {fmt.upper()} file")

@@ -41,7 +41,6 @@ _BAR_RULE_COLOUR = "#f6c3c3"
 _QUALITY_SUFFIX = ("", "m", "°", "+")
 
 
-
 # --------------------------------------------------------------------------------------- chords, rules
 def chord_symbol(root: int, quality: int) -> str:
     """A compact chord symbol: (9, 1) -> "Am", (7, 0) -> "G", (11, 2) -> "B°", (0, 3) -> "C+"."""
@@ -224,11 +223,11 @@ def piano_roll_figure(
     vel = np.clip(notes["velocity"].astype(float), 1, 127)
     broken = sorted({r for r in rule_of_note if r})
     colours = _rule_colours(broken, kinds)
-    faces = [
-        colours[r] if r else blues(0.25 + 0.75 * (v / 127.0))
-        for r, v in zip(rule_of_note, vel)
+    faces = [colours[r] if r else blues(0.25 + 0.75 * (v / 127.0)) for r, v in zip(rule_of_note, vel)]
+    rects = [
+        Rectangle((o, p - 0.42), max(d, 0.02), 0.84)
+        for o, d, p in zip(notes["onset"], notes["duration"], notes["pitch"])
     ]
-    rects = [Rectangle((o, p - 0.42), max(d, 0.02), 0.84) for o, d, p in zip(notes["onset"], notes["duration"], notes["pitch"])]
     ax.add_collection(PatchCollection(rects, facecolors=faces, edgecolors="#1b2a41", linewidths=0.5, zorder=2))
 
     # axes: bar numbers below, note names left
@@ -253,12 +252,26 @@ def piano_roll_figure(
     estimated = any(c[3] for c in chords)
     for t, r, q, est in chords:
         if 0 <= t < n_bars * bq:
-            ax.text(t + 0.06 * bq, 1.015, chord_symbol(r, q), transform=tr, ha="left", va="bottom", fontsize=10,
-                    fontweight="normal" if est else "bold", color="#37474f" if est else "#000000", style="italic" if est else "normal")
+            ax.text(
+                t + 0.06 * bq,
+                1.015,
+                chord_symbol(r, q),
+                transform=tr,
+                ha="left",
+                va="bottom",
+                fontsize=10,
+                fontweight="normal" if est else "bold",
+                color="#37474f" if est else "#000000",
+                style="italic" if est else "normal",
+            )
 
     # title
     key = piece.key if piece.key is not None else (score.key if score is not None else None)
-    key_txt = f"{key}" + (" (estimated)" if piece.key is None and key is not None else "") if key is not None else "key unknown"
+    key_txt = (
+        f"{key}" + (" (estimated)" if piece.key is None and key is not None else "")
+        if key is not None
+        else "key unknown"
+    )
     emo = emotion if emotion is not None else piece.meta.get("emotion")
     head = title if title is not None else (piece.title or (Path(piece.source).name if piece.source else "piece"))
     facts = ([f"emotion: {emo}"] if emo else []) + [
@@ -271,7 +284,11 @@ def piano_roll_figure(
         facts.append(f"R_F {score.r_f:.3f} ({rs.name} rules)")
     fig.text(left, 1 - 0.12 / height, head, fontsize=14, fontweight="bold", ha="left", va="top")
     fig.text(left, 1 - 0.5 / height, "  ·  ".join(facts), fontsize=10.5, ha="left", va="top", color="#263238")
-    chord_note = "chords: " + ("estimated per bar by the rules engine (italic)" if estimated else "chord symbols") if chords else ""
+    chord_note = (
+        "chords: " + ("estimated per bar by the rules engine (italic)" if estimated else "chord symbols")
+        if chords
+        else ""
+    )
     if chord_note:
         fig.text(0.99, 1 - 0.5 / height, chord_note, fontsize=9, ha="right", va="top", color="#546e7a")
 
@@ -279,15 +296,25 @@ def piano_roll_figure(
     handles = [Patch(facecolor=blues(0.8), edgecolor="#1b2a41", label="note (darker = louder)")]
     for r in broken:
         n = int(np.sum(rule_of_note == r))
-        handles.append(Patch(facecolor=colours[r], edgecolor="#1b2a41", label=f"breaks '{r}' ({n} note{'s' if n != 1 else ''})"))
+        handles.append(
+            Patch(facecolor=colours[r], edgecolor="#1b2a41", label=f"breaks '{r}' ({n} note{'s' if n != 1 else ''})")
+        )
     bar_rules = sorted({r for names in bad_bars.values() for r in names})
     for r in bar_rules:
         n = sum(r in names for names in bad_bars.values())
         handles.append(Patch(facecolor=_BAR_RULE_COLOUR, label=f"bar breaks '{r}' ({n} bar{'s' if n != 1 else ''})"))
     if score is not None and not broken and not bar_rules:
         handles.append(Line2D([], [], color="none", label=f"no rule of '{rs.name}' broken"))
-    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0), bbox_transform=fig.transFigure, ncol=min(len(handles), 5),
-              frameon=False, fontsize=9.5, handlelength=1.6)
+    ax.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 0.0),
+        bbox_transform=fig.transFigure,
+        ncol=min(len(handles), 5),
+        frameon=False,
+        fontsize=9.5,
+        handlelength=1.6,
+    )
     return fig
 
 
@@ -327,5 +354,3 @@ def plot_piece(
     check_writable(path, force)
     fig = piano_roll_figure(piece, emotion=emotion, rules=rules, title=title, size=size)
     return atomic_write_bytes(path, png_bytes(fig, dpi), force)
-
-

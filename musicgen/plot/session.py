@@ -58,7 +58,17 @@ def session_figure(estimates: Sequence[dict], phrases: Sequence[dict], title: st
     ax.plot(t, a, color=_AROUSAL, lw=1.6, label="arousal")
     for x, lab in _label_changes(estimates):
         ax.axvline(x, color="#616161", lw=0.8, ls=":")
-        ax.text(x, 1.02, f" {lab}", rotation=0, fontsize=8, va="bottom", ha="left", color="#424242", transform=ax.get_xaxis_transform())
+        ax.text(
+            x,
+            1.02,
+            f" {lab}",
+            rotation=0,
+            fontsize=8,
+            va="bottom",
+            ha="left",
+            color="#424242",
+            transform=ax.get_xaxis_transform(),
+        )
     ax.set_ylim(-1.05, 1.05)
     ax.set_ylabel("estimate")
     ax.legend(loc="lower left", fontsize=8, frameon=False, ncol=2)
@@ -71,22 +81,42 @@ def session_figure(estimates: Sequence[dict], phrases: Sequence[dict], title: st
         colour = _MINOR if "minor" in key else _MAJOR
         axp.axvspan(x0, x1, ymin=0.1, ymax=0.9, color=colour, alpha=0.9, lw=0)
         axp.axvline(x0, color="#424242", lw=0.8)
-        axp.text(x0 + 0.01 * (end or 1.0), 0.5, f"{i + 1}\n{key.replace(' major', '').replace(' minor', 'm')}\n{float(p['tempo_bpm']):.0f}",
-                 fontsize=7.5, va="center", ha="left", transform=axp.get_xaxis_transform())
+        axp.text(
+            x0 + 0.01 * (end or 1.0),
+            0.5,
+            f"{i + 1}\n{key.replace(' major', '').replace(' minor', 'm')}\n{float(p['tempo_bpm']):.0f}",
+            fontsize=7.5,
+            va="center",
+            ha="left",
+            transform=axp.get_xaxis_transform(),
+        )
     axp.set_yticks([])
     axp.set_ylabel("phrases\n(key, bpm)", fontsize=8)
     axp.set_xlabel("stream time (s)")
     axp.set_xlim(float(min(t.min(), starts[0] if starts else t.min())), max(end, starts[-1] + 1.0 if starts else end))
     from matplotlib.patches import Patch
 
-    axp.legend(handles=[Patch(color=_MAJOR, label="major"), Patch(color=_MINOR, label="minor")], loc="upper right", fontsize=7.5, frameon=False, ncol=2,
-               bbox_to_anchor=(1.0, 1.35))
+    axp.legend(
+        handles=[Patch(color=_MAJOR, label="major"), Patch(color=_MINOR, label="minor")],
+        loc="upper right",
+        fontsize=7.5,
+        frameon=False,
+        ncol=2,
+        bbox_to_anchor=(1.0, 1.35),
+    )
     fig.subplots_adjust(left=0.07, right=0.98, top=0.86, bottom=0.11)
     return fig
 
 
-def plot_session(estimates: Sequence[dict], phrases: Sequence[dict], path: str | os.PathLike, *, title: str = "musicgen interactive session",
-                 dpi: int = DPI, force: bool = False) -> Path:
+def plot_session(
+    estimates: Sequence[dict],
+    phrases: Sequence[dict],
+    path: str | os.PathLike,
+    *,
+    title: str = "musicgen interactive session",
+    dpi: int = DPI,
+    force: bool = False,
+) -> Path:
     """Draw a session's timeline (see the module docstring) to a PNG file.
 
     Args:

@@ -38,7 +38,9 @@ def normalise_keys(key: Any, n: int) -> np.ndarray:
     if isinstance(key, Key):
         out[:] = (key.tonic % 12, int(key.mode == "minor"))
         return out
-    if isinstance(key, np.ndarray) or (isinstance(key, (list, tuple)) and key and not isinstance(key[0], (Key, type(None)))):
+    if isinstance(key, np.ndarray) or (
+        isinstance(key, (list, tuple)) and key and not isinstance(key[0], (Key, type(None)))
+    ):
         arr = np.asarray(key, dtype=np.int64).reshape(-1, 2)
         if arr.shape[0] not in (1, n):
             raise ValueError(f"{arr.shape[0]} keys for {n} candidates")
@@ -75,7 +77,9 @@ def normalise_chords(chords: Any, n: int, n_bars: int) -> tuple[np.ndarray | Non
     elif arr.ndim == 3 and arr.shape[1:] == (n_bars, 2):
         arr = arr[:, :, None, :]
     elif not (arr.ndim == 4 and arr.shape[1] == n_bars and arr.shape[3] == 2):
-        raise ValueError(f"chords shaped {arr.shape} fit neither (bars, 2), (N, bars, 2), (N, bars, K, 2) nor symbols (m, 3)")
+        raise ValueError(
+            f"chords shaped {arr.shape} fit neither (bars, 2), (N, bars, 2), (N, bars, K, 2) nor symbols (m, 3)"
+        )
     if arr.shape[0] not in (1, n):
         raise ValueError(f"chords for {arr.shape[0]} candidates, {n} given")
     return np.broadcast_to(arr, (n,) + arr.shape[1:]), None
@@ -263,7 +267,15 @@ class SoftContext(_KeyChordMixin):
         spec, key_in, chords_in, symbols: as for :class:`GridContext`.
     """
 
-    def __init__(self, onset, sounding, spec: GridSpec, key_in: np.ndarray, chords_in: np.ndarray | None, symbols: np.ndarray | None = None):
+    def __init__(
+        self,
+        onset,
+        sounding,
+        spec: GridSpec,
+        key_in: np.ndarray,
+        chords_in: np.ndarray | None,
+        symbols: np.ndarray | None = None,
+    ):
         self.symbols = symbols
         self.lead_in = 0
         self.onset = onset

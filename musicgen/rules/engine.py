@@ -183,10 +183,16 @@ def _number(table: dict, key: str, path: str, text: str | None, what: str) -> fl
 def _parse(table: dict, path: str, text: str | None, default_name: str) -> RuleSet:
     unknown = [k for k in table if k not in _TOP_FIELDS]
     if unknown:
-        raise InputError(path, f"unknown field {unknown[0]!r}; expected {', '.join(_TOP_FIELDS)}", line=_line_of(text, None, unknown[0]))
+        raise InputError(
+            path,
+            f"unknown field {unknown[0]!r}; expected {', '.join(_TOP_FIELDS)}",
+            line=_line_of(text, None, unknown[0]),
+        )
     name = table.get("name", default_name)
     if not isinstance(name, str) or not name:
-        raise InputError(path, f"field 'name': expected a non-empty string, got {name!r}", line=_line_of(text, None, "name"))
+        raise InputError(
+            path, f"field 'name': expected a non-empty string, got {name!r}", line=_line_of(text, None, "name")
+        )
     description = table.get("description", "")
     if not isinstance(description, str):
         raise InputError(path, "field 'description': expected a string", line=_line_of(text, None, "description"))
@@ -231,7 +237,9 @@ def _parse(table: dict, path: str, text: str | None, default_name: str) -> RuleS
             rules.append(cls(name=rname, description=desc, **common, **params))
         except RuleFieldError as exc:
             raise fail(exc.field, str(exc)) from None
-    return RuleSet(name=name, rules=rules, beta_rules=beta_rules, beta_disc=beta_disc, description=description, path=path)
+    return RuleSet(
+        name=name, rules=rules, beta_rules=beta_rules, beta_disc=beta_disc, description=description, path=path
+    )
 
 
 def _shipped_dir():
@@ -271,7 +279,15 @@ class RuleSet:
         path: where the set was loaded from.
     """
 
-    def __init__(self, name: str, rules: Sequence[Rule], beta_rules: float = 1.0, beta_disc: float = 1.0, description: str = "", path: str = ""):
+    def __init__(
+        self,
+        name: str,
+        rules: Sequence[Rule],
+        beta_rules: float = 1.0,
+        beta_disc: float = 1.0,
+        description: str = "",
+        path: str = "",
+    ):
         self.name = name
         self.rules = list(rules)
         self.beta_rules = float(beta_rules)
@@ -317,7 +333,13 @@ class RuleSet:
         shipped_file = p.name == s and p.suffix.lower() == ".toml" and (_shipped_dir() / s).is_file()
         if not p.is_file() and shipped_file:  # "violin.toml" means the shipped file unless one is here
             s = p.stem
-        elif isinstance(name_or_path, os.PathLike) or p.suffix.lower() == ".toml" or os.sep in s or "/" in s or p.is_file():
+        elif (
+            isinstance(name_or_path, os.PathLike)
+            or p.suffix.lower() == ".toml"
+            or os.sep in s
+            or "/" in s
+            or p.is_file()
+        ):
             if not p.is_file():
                 raise InputError(p, "no such rule file", reason="missing")
             try:
@@ -343,7 +365,9 @@ class RuleSet:
             table = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             m = re.search(r"line (\d+)", str(exc))
-            raise InputError(path, f"not valid TOML: {exc}", line=int(m.group(1)) if m else None, reason="corrupt") from None
+            raise InputError(
+                path, f"not valid TOML: {exc}", line=int(m.group(1)) if m else None, reason="corrupt"
+            ) from None
         return _parse(table, path, text, default_name)
 
     @classmethod
@@ -351,7 +375,9 @@ class RuleSet:
         """Build a rule set from the parsed form of a rule file (same validation as :meth:`load`)."""
         return _parse(table, path, None, str(table.get("name", "rules")))
 
-    def with_weights(self, alpha: dict[str, float] | None = None, beta_rules: float | None = None, beta_disc: float | None = None) -> RuleSet:
+    def with_weights(
+        self, alpha: dict[str, float] | None = None, beta_rules: float | None = None, beta_disc: float | None = None
+    ) -> RuleSet:
         """A copy with some α (by rule name), β1 or β2 overridden.
 
         Raises:
@@ -431,7 +457,9 @@ class RuleSet:
         step = max(1, int(chunk_size))
         for lo in range(0, max(n, 1), step):
             hi = min(n, lo + step)
-            ctx = GridContext(arr[lo:hi], spec, keys_in[lo:hi], None if chords_in is None else chords_in[lo:hi], explain, symbols)
+            ctx = GridContext(
+                arr[lo:hi], spec, keys_in[lo:hi], None if chords_in is None else chords_in[lo:hi], explain, symbols
+            )
             outs = self._outcomes(ctx)
             parts.append((outs, *self._keys_used(ctx)))
             if n == 0:
@@ -453,7 +481,9 @@ class RuleSet:
             score, f = aggregate(rule, sat.astype(np.float64), ev.astype(np.float64))
             rules[rule.name], sats[rule.name], evs[rule.name] = score, f, ev
             r_f = r_f + rule.alpha * score
-            bars[rule.name] = np.concatenate([p[0][j].bar_violations for p in parts]) if parts else np.zeros((0, n_bars), np.int64)
+            bars[rule.name] = (
+                np.concatenate([p[0][j].bar_violations for p in parts]) if parts else np.zeros((0, n_bars), np.int64)
+            )
             cs = [p[0][j].cells for p in parts]
             cells[rule.name] = np.concatenate(cs) if parts and all(c is not None for c in cs) else None
             units[rule.name] = rule.alpha * (rule.reward - rule.penalty) / np.maximum(ev, 1.0)
@@ -461,11 +491,15 @@ class RuleSet:
         est = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, bool)
         return GridScores(rules, r_f, sats, evs, bars, cells, units, keys, est)
 
-    def score(self, batch: Any, spec: GridSpec, key: Any = None, chords: Any = None, explain: bool = False) -> GridScores:
+    def score(
+        self, batch: Any, spec: GridSpec, key: Any = None, chords: Any = None, explain: bool = False
+    ) -> GridScores:
         """Alias of :meth:`score_grids` (numpy or torch integer grids)."""
         return self.score_grids(batch, spec, key=key, chords=chords, explain=explain)
 
-    def violations(self, data: np.ndarray, spec: GridSpec, key: Any = None, chords: Any = None, bar_offset: int = 1) -> list[Violation]:
+    def violations(
+        self, data: np.ndarray, spec: GridSpec, key: Any = None, chords: Any = None, bar_offset: int = 1
+    ) -> list[Violation]:
         """The violations of one grid (bars, steps, pitches) in words, sorted by bar and beat.
 
         Raises:
@@ -511,7 +545,11 @@ class RuleSet:
                 continue
         if grid is None:
             num, den = piece.time_signature
-            raise InputError(piece.source or piece.title or "<piece>", f"cannot put meter {num}/{den} on a grid", reason="unsupported")
+            raise InputError(
+                piece.source or piece.title or "<piece>",
+                f"cannot put meter {num}/{den} on a grid",
+                reason="unsupported",
+            )
         symbols = piece.chords if piece.chords.size else None
         pickup = float(piece.meta.get("pickup_qn", 0) or 0)
         lead_in = 0
@@ -525,7 +563,11 @@ class RuleSet:
         bar_offset = 0 if pickup > 0 else 1
         vio = self._explain(ctx, outs, bar_offset)
         k = gs.keys[0]
-        key = piece.key if piece.key is not None else (Key(int(k[0]), "minor" if k[1] == 1 else "major") if k[0] >= 0 else None)
+        key = (
+            piece.key
+            if piece.key is not None
+            else (Key(int(k[0]), "minor" if k[1] == 1 else "major") if k[0] >= 0 else None)
+        )
         return PieceScore(
             rules={nm: float(v[0]) for nm, v in gs.rules.items()},
             r_f=float(gs.r_f[0]),

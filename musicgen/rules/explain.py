@@ -53,10 +53,10 @@ def beat_of_step(step: int, spec: GridSpec) -> float:
 
 
 def format_beat(beat: float) -> str:
-    """"3" for 3.0, "2.5" for 2.5, "1.33" for 1 + 1/3."""
+    """ "3" for 3.0, "2.5" for 2.5, "1.33" for 1 + 1/3."""
     return f"{beat:.2f}".rstrip("0").rstrip(".")
 
 
 def where(bar: int, beat: float | None = None) -> str:
-    """"bar 7, beat 3" (or "bar 7" when ``beat`` is None)."""
+    """ "bar 7, beat 3" (or "bar 7" when ``beat`` is None)."""
     return f"bar {bar}" if beat is None else f"bar {bar}, beat {format_beat(beat)}"

@@ -90,7 +90,7 @@ def parse_pitch(value: Any) -> int:
         ValueError: anything else.
     """
     if isinstance(value, bool):
-        raise ValueError(f"expected a note name like \"G3\" or a MIDI number, got {value!r}")
+        raise ValueError(f'expected a note name like "G3" or a MIDI number, got {value!r}')
     if isinstance(value, int):
         if not 0 <= value <= 127:
             raise ValueError(f"MIDI pitch {value} is outside 0..127")
@@ -103,7 +103,7 @@ def parse_pitch(value: Any) -> int:
             if 0 <= midi <= 127:
                 return midi
             raise ValueError(f"{value!r} is outside the MIDI range C-1..G9")
-    raise ValueError(f"expected a note name like \"G3\" or a MIDI number, got {value!r}")
+    raise ValueError(f'expected a note name like "G3" or a MIDI number, got {value!r}')
 
 
 def coerce(value: Any, type_: str) -> Any:
@@ -137,9 +137,13 @@ def coerce(value: Any, type_: str) -> Any:
         for meter, beats in value.items():
             m = re.match(r"^\s*(\d+)\s*/\s*(\d+)\s*$", str(meter))
             if not m or int(m.group(1)) < 1 or int(m.group(2)) not in (1, 2, 4, 8, 16, 32):
-                raise ValueError(f"meter {meter!r} is not like \"3/4\"")
+                raise ValueError(f'meter {meter!r} is not like "3/4"')
             num = int(m.group(1))
-            if not isinstance(beats, (list, tuple)) or not beats or any(isinstance(b, bool) or not isinstance(b, int) for b in beats):
+            if (
+                not isinstance(beats, (list, tuple))
+                or not beats
+                or any(isinstance(b, bool) or not isinstance(b, int) for b in beats)
+            ):
                 raise ValueError(f"strong beats of {meter} must be a non-empty list of whole numbers")
             if any(b < 1 or b > num for b in beats):
                 raise ValueError(f"strong beats of {meter} must lie in 1..{num}")
@@ -215,7 +219,9 @@ class Rule:
 
     def replace(self, **changes: Any) -> Rule:
         """A copy with some fields changed (validated again)."""
-        kw = dict(name=self.name, alpha=self.alpha, reward=self.reward, penalty=self.penalty, description=self.description)
+        kw = dict(
+            name=self.name, alpha=self.alpha, reward=self.reward, penalty=self.penalty, description=self.description
+        )
         kw.update(self.param_values)
         kw.update(changes)
         return type(self)(**kw)
@@ -258,7 +264,9 @@ def register_rule_kind(cls: type[Rule]) -> type[Rule]:
     return cls
 
 
-def _vio(rule: Rule, ctx, bar: int, step: int | None, bar_offset: int, text: str, pitch: int | None = None, events: int = 1) -> Violation:
+def _vio(
+    rule: Rule, ctx, bar: int, step: int | None, bar_offset: int, text: str, pitch: int | None = None, events: int = 1
+) -> Violation:
     beat = beat_of_step(step, ctx.spec) if step is not None else None
     printed = bar + bar_offset
     return Violation(
@@ -283,13 +291,15 @@ class PitchRange(Rule):
     kind = "pitch_range"
     summary = "each note's pitch lies in [lowest, highest]"
     params = {
-        "lowest": Param("pitch", doc="lowest allowed note, e.g. \"G3\" or 55"),
-        "highest": Param("pitch", doc="highest allowed note, e.g. \"E7\" or 100"),
+        "lowest": Param("pitch", doc='lowest allowed note, e.g. "G3" or 55'),
+        "highest": Param("pitch", doc='highest allowed note, e.g. "E7" or 100'),
     }
 
     def check(self) -> None:
         if self.highest < self.lowest:
-            raise RuleFieldError("highest", f"highest {pitch_name(self.highest)} is below lowest {pitch_name(self.lowest)}")
+            raise RuleFieldError(
+                "highest", f"highest {pitch_name(self.highest)} is below lowest {pitch_name(self.lowest)}"
+            )
 
     def describe(self) -> str:
         return f"{pitch_name(self.lowest)}–{pitch_name(self.highest)} (MIDI {self.lowest}–{self.highest})"
@@ -475,8 +485,14 @@ class StrongBeatChordTones(Rule):
     kind = "strong_beat_chord_tones"
     summary = "notes sounding on strong beats are tones of the bar's chord"
     params = {
-        "strong_beats": Param("beats", default=None, doc='meter -> strong beats, e.g. { "4/4" = [1, 3] } (adds to / overrides the defaults)'),
-        "held_notes": Param("bool", default=True, doc="notes held over a strong beat count (false: only notes starting on it)"),
+        "strong_beats": Param(
+            "beats",
+            default=None,
+            doc='meter -> strong beats, e.g. { "4/4" = [1, 3] } (adds to / overrides the defaults)',
+        ),
+        "held_notes": Param(
+            "bool", default=True, doc="notes held over a strong beat count (false: only notes starting on it)"
+        ),
     }
 
     @property
@@ -553,7 +569,9 @@ class InKey(Rule):
 
     kind = "in_key"
     summary = "each note's pitch class belongs to the key's scale"
-    params = {"raised_minor": Param("bool", default=True, doc="in minor keys, the raised 6th and 7th count as in the key")}
+    params = {
+        "raised_minor": Param("bool", default=True, doc="in minor keys, the raised 6th and 7th count as in the key")
+    }
 
     def describe(self) -> str:
         return "natural minor + raised 6/7" if self.raised_minor else "natural scales only"
@@ -587,5 +605,15 @@ class InKey(Rule):
         res = []
         for b, s, p in zip(*np.nonzero(ctx.onset[i] & ~ok[None, None, :])):
             pitch = int(ctx.pitches[p])
-            res.append(_vio(self, ctx, int(b), int(s), bar_offset, f"{pitch_name(pitch)} is not in the scale of {key_name}", pitch))
+            res.append(
+                _vio(
+                    self,
+                    ctx,
+                    int(b),
+                    int(s),
+                    bar_offset,
+                    f"{pitch_name(pitch)} is not in the scale of {key_name}",
+                    pitch,
+                )
+            )
         return res

@@ -43,9 +43,13 @@ def soft_score(ruleset, onset: Any, sounding: Any, spec: GridSpec, key: Any = No
     if not torch.is_tensor(onset) or not torch.is_tensor(sounding):
         raise ValueError("onset and sounding must be torch tensors")
     if onset.shape != sounding.shape or onset.dim() != 4:
-        raise ValueError(f"onset {tuple(onset.shape)} and sounding {tuple(sounding.shape)} must share one (N, bars, steps, pitches) shape")
+        raise ValueError(
+            f"onset {tuple(onset.shape)} and sounding {tuple(sounding.shape)} must share one (N, bars, steps, pitches) shape"
+        )
     if onset.shape[2] != spec.steps_per_bar or onset.shape[3] != spec.n_pitches:
-        raise ValueError(f"grid shape {tuple(onset.shape[1:])} does not match the spec ({spec.steps_per_bar} steps per bar, {spec.n_pitches} pitches)")
+        raise ValueError(
+            f"grid shape {tuple(onset.shape[1:])} does not match the spec ({spec.steps_per_bar} steps per bar, {spec.n_pitches} pitches)"
+        )
     if not torch.is_floating_point(onset):
         onset = onset.float()
     sounding = sounding.to(onset.dtype)
