@@ -4,7 +4,9 @@ Accuracy (SYNTHETIC): :func:`musicgen.emotion.evaluation.evaluate_unseen_session
 simulated person through all 8 emotions in random order, 30 s each, estimated exactly as
 ``musicgen emotion estimate`` does; windows at least 12 s into a segment are scored. Printed per
 variant (all channels / no face / cardiac only): mean and worst over the seeds; then the README
-demo (``musicgen emotion simulate`` defaults, seed 0).
+demo (``musicgen emotion simulate`` defaults, seed 0) and short demo-like sessions of other simulated
+people (:func:`musicgen.emotion.evaluation.evaluate_short_sessions`: 5 orders × seeds 1–10, and 20
+fresh random orders from seeds 3000 on).
 
 Latency:
 
@@ -61,24 +63,35 @@ def main() -> None:
     warnings.simplefilter("ignore")
     import neurokit2 as nk
 
-    from musicgen.emotion.network import encode_features, encode_rows, load_estimator
-    from musicgen.emotion.streaming import EstimatorSession, estimate_stream
     from musicgen.emotion.features import window_features
+    from musicgen.emotion.network import encode_features, encode_rows, load_estimator
     from musicgen.emotion.simulate import simulate_session, write_recording_csv
+    from musicgen.emotion.streaming import EstimatorSession, estimate_stream
 
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:
         cores = os.cpu_count()
-    print(f"machine: {cores} usable cores, torch {torch.__version__} with {torch.get_num_threads()} threads, "
-          f"NeuroKit2 {nk.__version__}, Python {sys.version.split()[0]}")
+    print(
+        f"machine: {cores} usable cores, torch {torch.__version__} with {torch.get_num_threads()} threads, "
+        f"NeuroKit2 {nk.__version__}, Python {sys.version.split()[0]}"
+    )
     rec = simulate_session([("neutral", 30.0), ("anger", max(10.0, args.seconds - 30.0))], seed=5)
-    print(f"\nlatency data: SYNTHETIC recording, {rec.duration:.0f} s (neutral then anger), channels {', '.join(rec.signals)}")
+    print(
+        f"\nlatency data: SYNTHETIC recording, {rec.duration:.0f} s (neutral then anger), channels {', '.join(rec.signals)}"
+    )
     est = load_estimator()
     cfg = est.config
     print(f"estimator: {est.meta.get('parameters', '?')} parameters, trained on {est.meta.get('trained_on', '?')}")
     if not args.no_accuracy:
-        from musicgen.emotion.evaluation import DEFAULT_FIRST_SEED, evaluate_unseen_sessions, readme_demo_accuracy
+        from musicgen.emotion.evaluation import (
+            DEFAULT_FIRST_SEED,
+            FRESH_SHORT_SEEDS,
+            evaluate_short_sessions,
+            evaluate_unseen_sessions,
+            random_short_sessions,
+            readme_demo_accuracy,
+        )
 
         first = DEFAULT_FIRST_SEED if args.first_seed is None else args.first_seed
         t0 = time.perf_counter()
@@ -88,9 +101,23 @@ def main() -> None:
             print(line)
         for v, acc in ev.accuracy.items():
             print(f"  per seed, {v}: " + " ".join(f"{100 * a:.0f}" for a in acc))
-        correct, total, _ = readme_demo_accuracy(est)
-        print(f"README demo (neutral, happy, sadness, 30 s each, seed 0): {correct}/{total} windows past the lag right "
-              f"({100 * correct / total:.1f} %) — SYNTHETIC   [accuracy part: {time.perf_counter() - t0:.0f} s]")
+        correct, total, seen = readme_demo_accuracy(est)
+        print(
+            f"README demo (neutral, happy, sadness, 30 s each, seed 0): {correct}/{total} windows past the lag right "
+            f"({100 * correct / total:.1f} %) — SYNTHETIC"
+        )
+        for emo, labs in seen.items():
+            print(
+                f"  {emo}: "
+                + ", ".join(f"{lab} {labs.count(lab)}" for lab in sorted(set(labs), key=lambda x: -labs.count(x)))
+            )
+        for line in evaluate_short_sessions(est).table_lines():
+            print(line)
+        fresh = evaluate_short_sessions(est, sessions=random_short_sessions(FRESH_SHORT_SEEDS))
+        print("fresh short sessions, random orders (seeds never looked at while choosing the recipe):")
+        for line in fresh.table_lines():
+            print(line)
+        print(f"[accuracy part: {time.perf_counter() - t0:.0f} s]")
     ends = np.arange(cfg.length_s, rec.duration + 1e-9, cfg.hop_s)
 
     # warm up imports and caches
@@ -123,7 +150,7 @@ def main() -> None:
     # the named peer: NeuroKit2's one-call pipeline on the same windows
     fs = 250
     t_peer, failed = [], 0
-    for e in (ends[-args.peer_windows:] if args.peer_windows > 0 else []):
+    for e in ends[-args.peer_windows :] if args.peer_windows > 0 else []:
         a, b = int((e - cfg.length_s) * fs), int(e * fs)
         ecg = rec.signals["ecg"][1][a:b]
         tt = np.arange(a, b) / fs
@@ -137,8 +164,10 @@ def main() -> None:
             continue
         t_peer.append(time.perf_counter() - t0)
     if t_peer:
-        print(f"  peer: nk.bio_process (ECG + RSP + EDA at 250 Hz, no analysis step)  {_stats(t_peer)}"
-              + (f"  [{failed} windows raised]" if failed else ""))
+        print(
+            f"  peer: nk.bio_process (ECG + RSP + EDA at 250 Hz, no analysis step)  {_stats(t_peer)}"
+            + (f"  [{failed} windows raised]" if failed else "")
+        )
         print(f"  ratio peer / ours (features + model, medians): {np.median(t_peer) / np.median(t_total):.1f}x")
     elif failed:
         print(f"  peer: nk.bio_process raised on all {failed} windows")
@@ -150,12 +179,17 @@ def main() -> None:
         t0 = time.perf_counter()
         n = sum(1 for _ in estimate_stream(path, estimator=est))
         dt = time.perf_counter() - t0
-    print(f"\nfile replay via estimate_stream ({path.name}, {rec.duration:.0f} s of signal, {n} estimates): "
-          f"{dt:.2f} s total, {1000 * dt / max(n, 1):.2f} ms per estimate (includes CSV parsing)")
+    print(
+        f"\nfile replay via estimate_stream ({path.name}, {rec.duration:.0f} s of signal, {n} estimates): "
+        f"{dt:.2f} s total, {1000 * dt / max(n, 1):.2f} ms per estimate (includes CSV parsing)"
+    )
     tot = np.asarray(t_total) * 1000
     verdict = "meets" if np.median(tot) <= 15 else "MISSES"
-    print(f"\ntarget: a new window's estimate in about 15 ms or less -> median {np.median(tot):.2f} ms, p95 {np.percentile(tot, 95):.2f} ms: "
-          f"{verdict} it")
+    print(
+        f"\ntarget: a new window's estimate in about 15 ms or less -> median {np.median(tot):.2f} ms, p95 {np.percentile(tot, 95):.2f} ms: "
+        f"{verdict} it"
+    )
+
 
 if __name__ == "__main__":
     main()

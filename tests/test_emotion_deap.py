@@ -27,7 +27,9 @@ def _write_subject(path, ratings, seed):
     for k in range(trials):
         eda_us = 4.0 + 0.5 * k + 0.02 * np.sin(t / 7)
         data[k, 36] = 1e6 / eda_us  # GSR in Ohm
-        data[k, 37] = nk.rsp_simulate(duration=63, sampling_rate=128, respiratory_rate=14 + 2 * k, random_state=seed + k)[:N]
+        data[k, 37] = nk.rsp_simulate(
+            duration=63, sampling_rate=128, respiratory_rate=14 + 2 * k, random_state=seed + k
+        )[:N]
         data[k, 38] = nk.ppg_simulate(duration=63, sampling_rate=128, heart_rate=65 + 10 * k, random_state=seed + k)[:N]
         data[k, 39] = 31.0 + 0.01 * t
     with open(path, "wb") as fh:
@@ -67,7 +69,9 @@ def test_sessions_from_a_deap_folder(tmp_path):
     m = np.isfinite(ds.values)
     assert m[:, f["hr_mean"]].all() and m[:, f["eda_tonic"]].all() and m[:, f["temp_mean"]].all()
     hr = ds.values[:, f["hr_mean"]]
-    assert abs(hr[per_trial - 1] - 65) < 5 and abs(hr[2 * per_trial - 1] - 75) < 5  # PPG-derived heart rate of each trial
+    assert (
+        abs(hr[per_trial - 1] - 65) < 5 and abs(hr[2 * per_trial - 1] - 75) < 5
+    )  # PPG-derived heart rate of each trial
 
 
 def test_bad_files_are_clear_errors_and_pickles_cannot_run_code(tmp_path):

@@ -55,7 +55,9 @@ def test_shipped_weights_are_small_labelled_synthetic_and_load():
     from musicgen.model.attention import SpatialChannelAttention
 
     assert isinstance(est.model.attention, SpatialChannelAttention)
-    assert est.meta["train_sessions"] >= 100 and est.meta["evaluation_at_training"]["variants"]["all channels"]["mean"] > 0
+    assert (
+        est.meta["train_sessions"] >= 100 and est.meta["evaluation_at_training"]["variants"]["all channels"]["mean"] > 0
+    )
     p, va = est.predict(np.zeros((2, len(MAP_CHANNELS), est.n_windows, NF), dtype=np.float32))
     assert p.shape == (2, 8) and np.allclose(p.sum(1), 1) and np.all(np.abs(va) <= 1)
 
@@ -116,7 +118,9 @@ def test_session_reference_is_a_running_median_on_a_stride():
     med, spread, mat = session_references(ends, vals, mask, cfg, 1.0)
     assert np.allclose(med[8], seen[8][0]) and mat.tolist() == [s[2] for s in seen]
     # with a delay, a window enters only that long after its end: the present is compared with the past
-    late = SessionReference(ReferenceConfig(stride_s=1.0, delay_s=3.0, horizon_s=100.0, mature_s=10.0), hop_s=1.0, n_features=1)
+    late = SessionReference(
+        ReferenceConfig(stride_s=1.0, delay_s=3.0, horizon_s=100.0, mature_s=10.0), hop_s=1.0, n_features=1
+    )
     states = []
     for k, x in enumerate([1.0, 2.0, 3.0, 50.0, 60.0]):
         late.update(10.0 + k, np.array([x]), np.array([True]))
@@ -140,7 +144,9 @@ def test_hysteresis_does_not_flicker_and_switches_after_dwell():
         p, _ = sm.update(float(t), other, va)
         if int(np.argmax(p)) != start and switched_at is None:
             switched_at = t
-    assert switched_at is not None and 22 <= switched_at <= 24  # the lead must last dwell_s = 3 s (it began at 19 or 20)
+    assert (
+        switched_at is not None and 22 <= switched_at <= 24
+    )  # the lead must last dwell_s = 3 s (it began at 19 or 20)
 
 
 def test_stream_estimates_follow_a_simulated_change(session_csv):
@@ -153,11 +159,15 @@ def test_stream_estimates_follow_a_simulated_change(session_csv):
     assert v_last > v_first + 0.3
     d = es[-1].as_dict()
     assert set(d) == {"time", "probabilities", "valence", "arousal", "label", "modalities"}
-    assert list(d["probabilities"]) == list(EMOTIONS) and math.isclose(sum(d["probabilities"].values()), 1, abs_tol=1e-5)
+    assert list(d["probabilities"]) == list(EMOTIONS) and math.isclose(
+        sum(d["probabilities"].values()), 1, abs_tol=1e-5
+    )
     assert d["modalities"] == ["ecg", "eda", "rsp", "temp", "face"]
     # clean simulated data: the only warnings are the first windows' respiration (10 s hold < 2 full breaths)
     assert set(diag.counts) <= {"processing failure"} and diag.counts["processing failure"] <= 3
-    assert "rsp in the window ending at 10.00 s" in diag.examples.get("processing failure", "rsp in the window ending at 10.00 s")
+    assert "rsp in the window ending at 10.00 s" in diag.examples.get(
+        "processing failure", "rsp in the window ending at 10.00 s"
+    )
     # the latest-estimate shortcut agrees with the stream's last estimate
     le = latest_estimate(session_csv)
     assert le.time == es[-1].time and le.label == es[-1].label
@@ -166,13 +176,21 @@ def test_stream_estimates_follow_a_simulated_change(session_csv):
 
 def test_garbage_in_the_stream_is_counted_and_estimates_go_on(session_csv, tmp_path):
     lines = session_csv.read_text().splitlines()
-    bad = lines[:500] + ["garbage!", "1e9,not,enough", lines[400], "nan" + lines[600][lines[600].index(","):]] + lines[500:]
+    bad = (
+        lines[:500]
+        + ["garbage!", "1e9,not,enough", lines[400], "nan" + lines[600][lines[600].index(",") :]]
+        + lines[500:]
+    )
     p = tmp_path / "bad.csv"
     p.write_text("\n".join(bad) + "\n")
     diag = Diagnostics()
     es = list(estimate_stream(p, diagnostics=diag))
     assert len(es) == 61 and es[-1].label == "happy"
-    assert diag.counts["garbage line"] == 2 and diag.counts["unsorted timestamp"] == 1 and diag.counts["non-finite time"] == 1
+    assert (
+        diag.counts["garbage line"] == 2
+        and diag.counts["unsorted timestamp"] == 1
+        and diag.counts["non-finite time"] == 1
+    )
 
 
 def test_missing_modalities_are_reported(tmp_path):
@@ -207,10 +225,18 @@ def _toy_sessions(n_sessions=12, seconds=40, seed=0):
             labels += [k] * seconds
             lags += list(range(seconds))
         labels = np.array(labels)
-        parts.append(SessionWindows(np.concatenate(vals).astype(np.float32), np.arange(labels.size, dtype=float) + 10,
-                                    np.full(labels.size, s), np.eye(8, dtype=np.float32)[labels],
-                                    np.array([EMOTION_VA[EMOTIONS[k]] for k in labels], np.float32), labels,
-                                    np.array(lags, np.float32), "toy"))
+        parts.append(
+            SessionWindows(
+                np.concatenate(vals).astype(np.float32),
+                np.arange(labels.size, dtype=float) + 10,
+                np.full(labels.size, s),
+                np.eye(8, dtype=np.float32)[labels],
+                np.array([EMOTION_VA[EMOTIONS[k]] for k in labels], np.float32),
+                labels,
+                np.array(lags, np.float32),
+                "toy",
+            )
+        )
     return SessionWindows.concat(parts, "toy")
 
 
@@ -236,8 +262,19 @@ def test_training_learns_and_save_load_round_trips(tmp_path):
     with pytest.raises(InputError):
         Estimator.load(tmp_path / "bad.pt")
     with pytest.raises(UsageError):
-        fit_estimator(SessionWindows(np.zeros((0, NF), np.float32), np.zeros(0), np.zeros(0, int), np.zeros((0, 8), np.float32),
-                                     np.zeros((0, 2), np.float32), np.zeros(0, int), np.zeros(0, np.float32), "empty"), cfg)
+        fit_estimator(
+            SessionWindows(
+                np.zeros((0, NF), np.float32),
+                np.zeros(0),
+                np.zeros(0, int),
+                np.zeros((0, 8), np.float32),
+                np.zeros((0, 2), np.float32),
+                np.zeros(0, int),
+                np.zeros(0, np.float32),
+                "empty",
+            ),
+            cfg,
+        )
 
 
 def test_session_views_start_streams_at_other_segments():
@@ -252,3 +289,32 @@ def test_session_views_start_streams_at_other_segments():
         assert views.labels[sl][0] != EMOTIONS.index("neutral")
     kept = session_views(data, rest_keep=1.0, late_starts=0, rng=rng)
     assert len(kept) == len(data) and np.array_equal(kept.labels, data.labels)
+
+
+def test_short_views_are_short_sessions_that_begin_like_a_stream():
+    from musicgen.emotion.training import session_views
+
+    data = _toy_sessions(n_sessions=10, seconds=12)  # 8 segments of 12 windows each, lags 0..11
+    views = session_views(
+        data,
+        rest_keep=1.0,
+        late_starts=1,
+        rng=np.random.default_rng(1),
+        short_views=3,
+        short_segments=(2, 3),
+        offset_s=5.0,
+    )
+    slices = views.session_slices()
+    assert len(slices) == 10 * (1 + 1 + 3)
+    for k, sl in enumerate(slices):
+        lag = views.lag[sl]
+        n_segments = 1 + int((np.diff(lag) < 0).sum())
+        if k % 5 == 0:  # the whole session, as simulated
+            assert len(lag) == 8 * 12 and lag[0] == 0
+            continue
+        # a view that starts later begins at the first window 5 s into its segment (or at the session's start)
+        assert lag[0] == 5 or (lag[0] == 0 and sl.stop - sl.start in (2 * 12, 3 * 12, 8 * 12))
+        if k % 5 >= 2:  # short views: 2 or 3 segments, fewer only where the session ended
+            assert 1 <= n_segments <= 3 and (n_segments >= 2 or lag[0] == 5)
+    short_lengths = [sl.stop - sl.start for k, sl in enumerate(slices) if k % 5 >= 2]
+    assert max(short_lengths) <= 3 * 12 and np.mean(short_lengths) < 0.4 * 8 * 12

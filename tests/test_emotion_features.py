@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
+from musicgen.emotion.contract import CHANNELS, Chunk, Diagnostics
 from musicgen.emotion.features import (
     FEATURES,
     MODALITY_GROUPS,
@@ -15,7 +16,6 @@ from musicgen.emotion.features import (
     features_for_signals,
     window_features,
 )
-from musicgen.emotion.contract import CHANNELS, Chunk, Diagnostics
 from musicgen.emotion.files import FileSource
 from musicgen.emotion.sources import read_all
 
@@ -33,7 +33,9 @@ def _nk():
 def test_heart_rate_of_a_simulated_ecg_is_within_2_bpm(rate):
     nk = _nk()
     fs = 250
-    ecg = nk.ecg_simulate(duration=12, sampling_rate=fs, heart_rate=rate, heart_rate_std=1.0, method="ecgsyn", random_state=7)
+    ecg = nk.ecg_simulate(
+        duration=12, sampling_rate=fs, heart_rate=rate, heart_rate_std=1.0, method="ecgsyn", random_state=7
+    )
     t = np.arange(ecg.size) / fs
     wf = window_features({"ecg": (t, ecg)}, end=12.0)
     assert wf.modalities == ("ecg",)

@@ -159,11 +159,18 @@ def test_openface_action_units_become_face_probabilities(tmp_path):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.one_of(
-    st.text(alphabet=st.characters(blacklist_characters="\r\n\x00", blacklist_categories=("Cs",)), max_size=40),
-    st.tuples(st.one_of(st.floats(-5, 100), st.sampled_from([float("nan"), float("inf")])), st.floats(allow_nan=True, allow_infinity=True))
-    .map(lambda r: f"{r[0]},{r[1]}"),
-), max_size=40))
+@given(
+    st.lists(
+        st.one_of(
+            st.text(alphabet=st.characters(blacklist_characters="\r\n\x00", blacklist_categories=("Cs",)), max_size=40),
+            st.tuples(
+                st.one_of(st.floats(-5, 100), st.sampled_from([float("nan"), float("inf")])),
+                st.floats(allow_nan=True, allow_infinity=True),
+            ).map(lambda r: f"{r[0]},{r[1]}"),
+        ),
+        max_size=40,
+    )
+)
 def test_arbitrary_lines_never_crash_and_kept_times_increase(lines):
     src = FileSource("x.csv", stream=io.StringIO("time,ecg\n" + "\n".join(lines) + "\n"), diagnostics=Diagnostics())
     t, data = read_all(src)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -43,15 +42,28 @@ def _progress_cb(bar, tasks: dict):
 @emotion_app.command("estimate")
 def estimate(
     source: str = typer.Argument(..., help=_SOURCE_HELP),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the timeline as JSON here."),
-    realtime: bool = typer.Option(False, "--realtime", help="Replay a recorded file at the pace of its timestamps (default: as fast as possible)."),
-    follow: bool = typer.Option(False, "--follow", help="Keep reading a growing file (Ctrl-C or --idle-timeout stops)."),
+    json_out: Path | None = typer.Option(None, "--json", help="Also write the timeline as JSON here."),
+    realtime: bool = typer.Option(
+        False, "--realtime", help="Replay a recorded file at the pace of its timestamps (default: as fast as possible)."
+    ),
+    follow: bool = typer.Option(
+        False, "--follow", help="Keep reading a growing file (Ctrl-C or --idle-timeout stops)."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite the --json file if it exists."),
-    rate: Optional[float] = typer.Option(None, "--rate", min=0.001, help="Sampling rate (Hz) of a file without a time column."),
-    idle_timeout: Optional[float] = typer.Option(None, "--idle-timeout", min=0.0, help="With --follow or LSL: stop after this many seconds without new data."),
-    every: float = typer.Option(1.0, "--every", min=0.0, help="Print one timeline line per this many seconds of stream time (the JSON keeps all)."),
+    rate: float | None = typer.Option(
+        None, "--rate", min=0.001, help="Sampling rate (Hz) of a file without a time column."
+    ),
+    idle_timeout: float | None = typer.Option(
+        None, "--idle-timeout", min=0.0, help="With --follow or LSL: stop after this many seconds without new data."
+    ),
+    every: float = typer.Option(
+        1.0,
+        "--every",
+        min=0.0,
+        help="Print one timeline line per this many seconds of stream time (the JSON keeps all).",
+    ),
     raw: bool = typer.Option(False, "--raw", help="No smoothing/hysteresis: one independent estimate per window."),
-    weights: Optional[Path] = typer.Option(None, "--weights", help="Estimator weights (default: the shipped ones)."),
+    weights: Path | None = typer.Option(None, "--weights", help="Estimator weights (default: the shipped ones)."),
 ) -> None:
     """Print a timeline of emotion estimates (one per second of signal, over 10-s windows).
 
@@ -64,15 +76,17 @@ def estimate(
       tail -f sensors.jsonl | musicgen emotion estimate -
     """
     from musicgen._files import atomic_write_text, check_writable
-    from musicgen.emotion.network import load_estimator
-    from musicgen.emotion.streaming import SmoothingConfig, estimate_stream
     from musicgen.emotion.contract import Diagnostics
+    from musicgen.emotion.network import load_estimator
     from musicgen.emotion.sources import open_source
+    from musicgen.emotion.streaming import SmoothingConfig, estimate_stream
 
     if json_out is not None:
         check_writable(json_out, force)
     diag = Diagnostics()
-    src = open_source(source, follow=follow, realtime=realtime, sampling_rate=rate, idle_timeout=idle_timeout, diagnostics=diag)
+    src = open_source(
+        source, follow=follow, realtime=realtime, sampling_rate=rate, idle_timeout=idle_timeout, diagnostics=diag
+    )
     est = load_estimator(weights)
     rows: list[dict] = []
     labels: Counter = Counter()
@@ -90,22 +104,34 @@ def estimate(
             rows.append(d)
             labels[d["label"]] += 1
             mods.update(d["modalities"])
-            if last_printed is None or e.time - last_printed >= every - 1e-9 or (rows[-2]["label"] != d["label"] if len(rows) > 1 else False):
+            if (
+                last_printed is None
+                or e.time - last_printed >= every - 1e-9
+                or (rows[-2]["label"] != d["label"] if len(rows) > 1 else False)
+            ):
                 last_printed = e.time
                 p = d["probabilities"][d["label"]]
-                console.print(f"{e.time:8.1f}  {d['label']:<9} {100 * p:4.0f}%  {d['valence']:+7.2f} {d['arousal']:+7.2f}  {' '.join(d['modalities'])}",
-                              highlight=False)
+                console.print(
+                    f"{e.time:8.1f}  {d['label']:<9} {100 * p:4.0f}%  {d['valence']:+7.2f} {d['arousal']:+7.2f}  {' '.join(d['modalities'])}",
+                    highlight=False,
+                )
     except KeyboardInterrupt:
         interrupted = True
     if json_out is not None:
-        doc = {"estimates": rows, "warnings": diag.as_dict(),
-               "model": {"trained_on": est.meta.get("trained_on", ""), "synthetic": bool(est.meta.get("synthetic", True))}}
+        doc = {
+            "estimates": rows,
+            "warnings": diag.as_dict(),
+            "model": {"trained_on": est.meta.get("trained_on", ""), "synthetic": bool(est.meta.get("synthetic", True))},
+        }
         atomic_write_text(json_out, json.dumps(doc, indent=1) + "\n", force=force)
     n = len(rows)
     if n:
         share = ", ".join(f"{lab} {100 * c / n:.0f} %" for lab, c in labels.most_common())
-        err_console.print(f"{n} estimates from {rows[0]['time']:.1f} s to {rows[-1]['time']:.1f} s; labels: {share}; "
-                          f"modalities: {', '.join(m for m, _ in mods.most_common())}", highlight=False)
+        err_console.print(
+            f"{n} estimates from {rows[0]['time']:.1f} s to {rows[-1]['time']:.1f} s; labels: {share}; "
+            f"modalities: {', '.join(m for m, _ in mods.most_common())}",
+            highlight=False,
+        )
     else:
         err_console.print("no estimate: the source held less than one usable 10-s window of signal", highlight=False)
     if diag.total:
@@ -125,13 +151,28 @@ def _print_evaluation(evaluation) -> None:
 
 @emotion_app.command("train")
 def train(
-    out: Optional[Path] = typer.Option(None, "--out", help="Where to write the weights (+ .json beside). Default: the shipped estimator (needs --force)."),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Where to write the weights (+ .json beside). Default: the shipped estimator (needs --force).",
+    ),
     seed: int = typer.Option(0, "--seed", help="Random seed (simulation, initialisation, batching)."),
-    sessions: Optional[int] = typer.Option(None, "--sessions", min=1, help="Simulated training sessions, one simulated person each (default: the shipped recipe's)."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Training epochs (default: the shipped recipe's)."),
-    deap: Optional[Path] = typer.Option(None, "--deap", help="A folder of DEAP data_preprocessed_python sXX.dat files to train on as well."),
-    eval_seeds: int = typer.Option(20, "--eval-seeds", min=0, help="Unseen simulated people to evaluate on afterwards (0: skip)."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Processes simulating sessions in parallel (the result does not depend on it)."),
+    sessions: int | None = typer.Option(
+        None,
+        "--sessions",
+        min=1,
+        help="Simulated training sessions, one simulated person each (default: the shipped recipe's).",
+    ),
+    epochs: int | None = typer.Option(None, "--epochs", min=1, help="Training epochs (default: the shipped recipe's)."),
+    deap: Path | None = typer.Option(
+        None, "--deap", help="A folder of DEAP data_preprocessed_python sXX.dat files to train on as well."
+    ),
+    eval_seeds: int = typer.Option(
+        20, "--eval-seeds", min=0, help="Unseen simulated people to evaluate on afterwards (0: skip)."
+    ),
+    workers: int = typer.Option(
+        1, "--workers", min=1, help="Processes simulating sessions in parallel (the result does not depend on it)."
+    ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Re-simulate even if the sessions are cached."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
 ) -> None:
@@ -148,26 +189,52 @@ def train(
     given = {"sessions": sessions, "epochs": epochs}
     cfg = EstimatorTrainConfig(seed=seed, **{k: v for k, v in given.items() if v is not None})
     with progress_bar("training", err_console) as bar:
-        res = train_estimator(cfg, out=target, force=force, deap_dir=deap, cache=not no_cache, workers=workers,
-                              eval_seeds=eval_seeds, progress=_progress_cb(bar, {}))
-    console.print(f"estimator written to {res.paths[0]} (+ {res.paths[1].name}); {res.estimator.meta['parameters']} parameters; "
-                  f"{res.estimator.meta['train_windows']} training windows; {res.seconds:.0f} s", highlight=False)
+        res = train_estimator(
+            cfg,
+            out=target,
+            force=force,
+            deap_dir=deap,
+            cache=not no_cache,
+            workers=workers,
+            eval_seeds=eval_seeds,
+            progress=_progress_cb(bar, {}),
+        )
+    console.print(
+        f"estimator written to {res.paths[0]} (+ {res.paths[1].name}); {res.estimator.meta['parameters']} parameters; "
+        f"{res.estimator.meta['train_windows']} training windows; {res.seconds:.0f} s",
+        highlight=False,
+    )
     if res.evaluation is not None:
         _print_evaluation(res.evaluation)
 
 
 @emotion_app.command("report")
 def report(
-    weights: Optional[Path] = typer.Option(None, "--weights", help="Estimator weights (default: the shipped ones)."),
+    weights: Path | None = typer.Option(None, "--weights", help="Estimator weights (default: the shipped ones)."),
     seeds: int = typer.Option(20, "--seeds", min=1, help="Unseen simulated people (evaluation seeds) to measure."),
-    first_seed: Optional[int] = typer.Option(None, "--first-seed", help="First evaluation seed (default 2000; 1000-1019 were used in development)."),
-    physio_events: Optional[Path] = typer.Option(None, "--physio-events", help="NeuroKit2's bio_eventrelated_100hz.csv (e.g. ../shared/data/physio/): report the valence estimated around its four labelled images."),
-    png: Optional[Path] = typer.Option(None, "--png", help="Write the confusion matrix (all channels) as a PNG."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Write all figures and confusion matrices as JSON."),
+    first_seed: int | None = typer.Option(
+        None, "--first-seed", help="First evaluation seed (default 2000; 1000-1019 were used in development)."
+    ),
+    short_seeds: int = typer.Option(
+        10,
+        "--short-seeds",
+        min=0,
+        help="Simulated people (seeds 1..N) for the short demo-like sessions, 5 emotion orders each (0: skip).",
+    ),
+    fresh_seeds: int = typer.Option(
+        20, "--fresh-seeds", min=0, help="Fresh short sessions in random orders (seeds 3000 on; 0: skip)."
+    ),
+    physio_events: Path | None = typer.Option(
+        None,
+        "--physio-events",
+        help="NeuroKit2's bio_eventrelated_100hz.csv (e.g. ../shared/data/physio/): report the valence estimated around its four labelled images.",
+    ),
+    png: Path | None = typer.Option(None, "--png", help="Write the confusion matrix (all channels) as a PNG."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write all figures and confusion matrices as JSON."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Re-simulate the evaluation sessions even if cached."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
 ) -> None:
-    """Measure the estimator: unseen SYNTHETIC people (all channels / no face / cardiac only), the README demo, and optionally one real recording.
+    """Measure the estimator: unseen SYNTHETIC people (all channels / no face / cardiac only), the README demo, short demo-like sessions, and optionally one real recording.
 
     Each simulated person goes through all 8 emotions in random order, 30 s each, estimated exactly as
     `musicgen emotion estimate` does; windows at least 12 s into a segment are scored.
@@ -178,9 +245,12 @@ def report(
     from musicgen.cli.progress import progress_bar
     from musicgen.emotion.evaluation import (
         DEFAULT_FIRST_SEED,
+        FRESH_SHORT_SEEDS,
         baseline_handling,
+        evaluate_short_sessions,
         evaluate_unseen_sessions,
         physio_event_valences,
+        random_short_sessions,
         readme_demo_accuracy,
     )
     from musicgen.emotion.network import load_estimator
@@ -193,12 +263,18 @@ def report(
     start = DEFAULT_FIRST_SEED if first_seed is None else first_seed
     with progress_bar("simulating", err_console, transient=True) as bar:
         cb = _progress_cb(bar, {})
-        ev = evaluate_unseen_sessions(est, list(range(start, start + seeds)), cache=not no_cache,
-                                      progress=lambda d, t: cb("unseen simulated people", d, t))
+        ev = evaluate_unseen_sessions(
+            est,
+            list(range(start, start + seeds)),
+            cache=not no_cache,
+            progress=lambda d, t: cb("unseen simulated people", d, t),
+        )
     console.print(f"estimator trained on: {est.meta.get('trained_on', 'unknown')}", highlight=False)
     note = baseline_handling(est)
     console.print(note, highlight=False)
-    console.print("[bold]The figures below are SYNTHETIC: they measure how well the model decodes the simulation, not real people.[/]")
+    console.print(
+        "[bold]The figures below are SYNTHETIC: they measure how well the model decodes the simulation, not real people.[/]"
+    )
     _print_evaluation(ev)
     conf = ev.confusion["all channels"]
     true = np.repeat(np.repeat(np.arange(8), 8), conf.ravel())
@@ -206,24 +282,90 @@ def report(
     rep = classification_report(true, pred, ev.data + ", all channels")
     console.print(report_table(rep))
     correct, total, seen = readme_demo_accuracy(est, cache=not no_cache)
-    console.print(f"README demo (`musicgen emotion simulate session.csv` defaults: neutral, happy, sadness, 30 s each, seed 0): "
-                  f"{correct}/{total} windows past the 12-s lag labelled correctly — SYNTHETIC", highlight=False)
+    console.print(
+        f"README demo (`musicgen emotion simulate session.csv` defaults: neutral, happy, sadness, 30 s each, seed 0): "
+        f"{correct}/{total} windows past the 12-s lag labelled correctly — SYNTHETIC",
+        highlight=False,
+    )
     for emo, labs in seen.items():
         console.print(f"  {emo}: " + ", ".join(f"{lab} {n}" for lab, n in Counter(labs).most_common()), highlight=False)
+    short = fresh = None
+    with progress_bar("simulating", err_console, transient=True) as bar:
+        cb = _progress_cb(bar, {})
+        if short_seeds:
+            short = evaluate_short_sessions(
+                est,
+                seeds=list(range(1, short_seeds + 1)),
+                cache=not no_cache,
+                progress=lambda d, t: cb("short sessions", d, t),
+            )
+        if fresh_seeds:
+            pairs = random_short_sessions(list(range(FRESH_SHORT_SEEDS[0], FRESH_SHORT_SEEDS[0] + fresh_seeds)))
+            fresh = evaluate_short_sessions(
+                est, sessions=pairs, cache=not no_cache, progress=lambda d, t: cb("fresh short sessions", d, t)
+            )
+    if short is not None:
+        console.print(
+            "Short sessions like the demo, other simulated people (seeds 1-10 were compared while choosing the recipe):",
+            highlight=False,
+        )
+        for line in short.table_lines():
+            console.print(line, highlight=False, markup=False)
+    if fresh is not None:
+        console.print(
+            "Fresh short sessions (3 different emotions in a random order; seeds never looked at while choosing the recipe):",
+            highlight=False,
+        )
+        for line in fresh.table_lines():
+            console.print(line, highlight=False, markup=False)
     events = []
     if physio_events is not None:
         events = physio_event_valences(physio_events, estimator=est)
-        console.print(f"Real recording {physio_events.name} (one person, NeuroKit2 example data; four images). "
-                      "Four events from one person prove little: a sanity check, not a validation.", highlight=False)
-        console.print(f"  {'onset s':>8}  {'label':<9} {'valence before':>14} {'valence (10 s from onset)':>25}  estimated label", highlight=False)
+        console.print(
+            f"Real recording {physio_events.name} (one person, NeuroKit2 example data; four images). "
+            "Four events from one person prove little: a sanity check, not a validation.",
+            highlight=False,
+        )
+        console.print(
+            f"  {'onset s':>8}  {'label':<9} {'valence before':>14} {'valence (10 s from onset)':>25}  estimated label",
+            highlight=False,
+        )
         for e in events:
-            console.print(f"  {e.onset_s:8.2f}  {e.condition:<9} {e.valence_before:+14.2f} {e.valence:+25.2f}  {e.label}", highlight=False)
+            console.print(
+                f"  {e.onset_s:8.2f}  {e.condition:<9} {e.valence_before:+14.2f} {e.valence:+25.2f}  {e.label}",
+                highlight=False,
+            )
     if png is not None:
         confusion_png(rep, png, force=force)
         console.print(f"confusion matrix written to {png}", highlight=False)
     if json_out is not None:
-        doc = {"baselines": note, "unseen_sessions": ev.summary(), "readme_demo": {"correct": correct, "scored": total, "labels": seen},
-               "physio_events": [e.__dict__ for e in events]}
+        doc = {
+            "baselines": note,
+            "unseen_sessions": ev.summary(),
+            "readme_demo": {"correct": correct, "scored": total, "labels": seen},
+            "short_sessions": None
+            if short is None
+            else {
+                "accuracy": round(short.accuracy(), 4),
+                "worst": round(short.worst(), 4),
+                "seeds": short.seeds,
+                "orders": {
+                    ",".join(o): {"correct": short.correct[k].tolist(), "scored": short.scored[k].tolist()}
+                    for k, o in enumerate(short.orders)
+                },
+            },
+            "fresh_short_sessions": None
+            if fresh is None
+            else {
+                "accuracy": round(fresh.accuracy(), 4),
+                "worst": round(fresh.worst(), 4),
+                "seeds": fresh.seeds,
+                "orders": [list(o) for o in fresh.by_segment],
+                "correct": fresh.correct[0].tolist(),
+                "scored": fresh.scored[0].tolist(),
+            },
+            "physio_events": [e.__dict__ for e in events],
+        }
         atomic_write_text(json_out, json.dumps(doc, indent=1) + "\n", force=force)
         console.print(f"report written to {json_out}", highlight=False)
 
@@ -231,7 +373,9 @@ def report(
 @emotion_app.command("simulate")
 def simulate(
     out: Path = typer.Argument(..., help="CSV file to write (the file contract; starts with a '# SYNTHETIC' comment)."),
-    segments: str = typer.Option("neutral:30,happy:30,sadness:30", "--segments", help="emotion:seconds parts, e.g. neutral:30,anger:40."),
+    segments: str = typer.Option(
+        "neutral:30,happy:30,sadness:30", "--segments", help="emotion:seconds parts, e.g. neutral:30,anger:40."
+    ),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     cardiac: str = typer.Option("ecg", "--cardiac", help="Cardiac channel: ecg, ppg, hr or none."),
     no_face: bool = typer.Option(False, "--no-face", help="Leave out the facial-expression columns."),
@@ -250,4 +394,7 @@ def simulate(
     chans = ("eda", "rsp", "temp") + (() if no_face else ("face",))
     rec = simulate_session(segs, seed=seed, cardiac=cardiac, channels=chans)
     write_recording_csv(rec, out, force=force)
-    console.print(f"SYNTHETIC recording written to {out}: " + ", ".join(f"{e} {a:g}–{b:g} s" for a, b, e in rec.segments), highlight=False)
+    console.print(
+        f"SYNTHETIC recording written to {out}: " + ", ".join(f"{e} {a:g}–{b:g} s" for a, b, e in rec.segments),
+        highlight=False,
+    )

@@ -50,8 +50,8 @@ Readers: :mod:`musicgen.emotion.parsing` validates rows against this contract;
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import numpy as np
 
@@ -64,7 +64,13 @@ CHANNELS: tuple[str, ...] = ("ecg", "ppg", "hr", "eda", "rsp", "temp") + FACE_CH
 
 #: Units of each channel (for documentation and the CLI's help).
 UNITS: dict[str, str] = {
-    "time": "s", "ecg": "mV", "ppg": "a.u.", "hr": "bpm", "eda": "µS", "rsp": "a.u.", "temp": "°C",
+    "time": "s",
+    "ecg": "mV",
+    "ppg": "a.u.",
+    "hr": "bpm",
+    "eda": "µS",
+    "rsp": "a.u.",
+    "temp": "°C",
     **{c: "probability" for c in FACE_CHANNELS},
 }
 
@@ -72,18 +78,43 @@ UNITS: dict[str, str] = {
 #: ``rsp`` are in arbitrary units and have no range. ECG: a surface ECG beyond ±20 mV is an
 #: artefact; heart rate 20–250 bpm; skin conductance 0–100 µS (typical 1–40); skin temperature 15–45 °C.
 VALID_RANGES: dict[str, tuple[float, float]] = {
-    "ecg": (-20.0, 20.0), "hr": (20.0, 250.0), "eda": (0.0, 100.0), "temp": (15.0, 45.0),
+    "ecg": (-20.0, 20.0),
+    "hr": (20.0, 250.0),
+    "eda": (0.0, 100.0),
+    "temp": (15.0, 45.0),
     **{c: (0.0, 1.0) for c in FACE_CHANNELS},
 }
 
 _CHANNEL_ALIASES: dict[str, str] = {
-    "time": "time", "t": "time", "timestamp": "time", "time_s": "time", "seconds": "time",
-    "ecg": "ecg", "ekg": "ecg", "ecg_mv": "ecg",
-    "ppg": "ppg", "bvp": "ppg", "pleth": "ppg", "plethysmograph": "ppg",
-    "hr": "hr", "heart_rate": "hr", "heartrate": "hr", "bpm": "hr",
-    "eda": "eda", "gsr": "eda", "scl": "eda", "skin_conductance": "eda", "eda_us": "eda",
-    "rsp": "rsp", "resp": "rsp", "respiration": "rsp", "breathing": "rsp",
-    "temp": "temp", "temperature": "temp", "skin_temp": "temp", "skt": "temp",
+    "time": "time",
+    "t": "time",
+    "timestamp": "time",
+    "time_s": "time",
+    "seconds": "time",
+    "ecg": "ecg",
+    "ekg": "ecg",
+    "ecg_mv": "ecg",
+    "ppg": "ppg",
+    "bvp": "ppg",
+    "pleth": "ppg",
+    "plethysmograph": "ppg",
+    "hr": "hr",
+    "heart_rate": "hr",
+    "heartrate": "hr",
+    "bpm": "hr",
+    "eda": "eda",
+    "gsr": "eda",
+    "scl": "eda",
+    "skin_conductance": "eda",
+    "eda_us": "eda",
+    "rsp": "rsp",
+    "resp": "rsp",
+    "respiration": "rsp",
+    "breathing": "rsp",
+    "temp": "temp",
+    "temperature": "temp",
+    "skin_temp": "temp",
+    "skt": "temp",
 }
 for _alias, _canon in _EMOTION_ALIASES.items():
     _CHANNEL_ALIASES[f"face_{_alias}"] = f"face_{_canon}"
@@ -107,9 +138,19 @@ AU_PROTOTYPES: dict[str, tuple[int, ...]] = {
 
 #: Problem categories counted by :class:`Diagnostics` (see the module docstring).
 CATEGORIES: tuple[str, ...] = (
-    "garbage line", "non-finite time", "duplicate timestamp", "unsorted timestamp", "bad value",
-    "NaN value", "out-of-range value", "unknown column", "dropout", "clipped signal",
-    "low sampling rate", "processing failure", "window without signal",
+    "garbage line",
+    "non-finite time",
+    "duplicate timestamp",
+    "unsorted timestamp",
+    "bad value",
+    "NaN value",
+    "out-of-range value",
+    "unknown column",
+    "dropout",
+    "clipped signal",
+    "low sampling rate",
+    "processing failure",
+    "window without signal",
 )
 
 

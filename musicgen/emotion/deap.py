@@ -27,9 +27,9 @@ from __future__ import annotations
 import pickle
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -41,16 +41,28 @@ PRETRIAL_S = 3.0
 N_CHANNELS = 40
 #: 0-based channel index → DEAP's name, for the peripheral channels.
 PERIPHERAL: dict[int, str] = {
-    32: "hEOG", 33: "vEOG", 34: "zEMG", 35: "tEMG", 36: "GSR", 37: "Respiration belt", 38: "Plethysmograph", 39: "Temperature",
+    32: "hEOG",
+    33: "vEOG",
+    34: "zEMG",
+    35: "tEMG",
+    36: "GSR",
+    37: "Respiration belt",
+    38: "Plethysmograph",
+    39: "Temperature",
 }
 #: 0-based DEAP channel → contract channel, for those the estimator uses.
 CHANNEL_MAP: dict[int, str] = {36: "eda", 37: "rsp", 38: "ppg", 39: "temp"}
 RATINGS = ("valence", "arousal", "dominance", "liking")
 
 _ALLOWED = {
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"),
     ("_codecs", "encode"),  # how protocol-2 pickles written by Python 3 carry raw bytes (harmless)
 }
 
@@ -137,13 +149,19 @@ def load_deap_subject(path: str | Path) -> DeapSubject:
     except Exception as exc:  # noqa: BLE001 - every failure here is "not a DEAP file"
         raise InputError(p, f"not a DEAP preprocessed pickle ({type(exc).__name__}: {exc})", reason="corrupt") from None
     if not isinstance(obj, dict) or "data" not in obj or "labels" not in obj:
-        raise InputError(p, "expected a dict with 'data' and 'labels' (DEAP's data_preprocessed_python format)", reason="corrupt")
+        raise InputError(
+            p, "expected a dict with 'data' and 'labels' (DEAP's data_preprocessed_python format)", reason="corrupt"
+        )
     data = np.asarray(obj["data"])
     labels = np.asarray(obj["labels"])
     if data.ndim != 3 or data.shape[1] != N_CHANNELS:
-        raise InputError(p, f"'data' must be trials × {N_CHANNELS} channels × samples, got shape {data.shape}", reason="corrupt")
+        raise InputError(
+            p, f"'data' must be trials × {N_CHANNELS} channels × samples, got shape {data.shape}", reason="corrupt"
+        )
     if labels.shape != (data.shape[0], 4):
-        raise InputError(p, f"'labels' must be {data.shape[0]} trials × 4 ratings, got shape {labels.shape}", reason="corrupt")
+        raise InputError(
+            p, f"'labels' must be {data.shape[0]} trials × 4 ratings, got shape {labels.shape}", reason="corrupt"
+        )
     if not np.all(np.isfinite(labels)) or labels.min() < 1 or labels.max() > 9:
         raise InputError(p, "ratings must lie on DEAP's 1–9 scale", reason="corrupt")
     return DeapSubject(_subject_number(p), data, labels.astype(np.float64), p)
@@ -206,10 +224,18 @@ def deap_sessions(
             lags.append(ends - PRETRIAL_S)
         values = np.concatenate(vals)
         keep = np.isfinite(values).any(axis=1)
-        parts.append(SessionWindows(
-            values[keep].astype(np.float32), np.concatenate(all_ends)[keep], np.full(int(keep.sum()), subj.subject, dtype=np.int64),
-            np.concatenate(targets)[keep].astype(np.float32), np.concatenate(vas)[keep].astype(np.float32),
-            np.concatenate(labels)[keep].astype(np.int64), np.concatenate(lags)[keep].astype(np.float32), "DEAP"))
+        parts.append(
+            SessionWindows(
+                values[keep].astype(np.float32),
+                np.concatenate(all_ends)[keep],
+                np.full(int(keep.sum()), subj.subject, dtype=np.int64),
+                np.concatenate(targets)[keep].astype(np.float32),
+                np.concatenate(vas)[keep].astype(np.float32),
+                np.concatenate(labels)[keep].astype(np.int64),
+                np.concatenate(lags)[keep].astype(np.float32),
+                "DEAP",
+            )
+        )
         if progress:
             progress(k + 1, len(files))
     out = SessionWindows.concat(parts)

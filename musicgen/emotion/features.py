@@ -38,8 +38,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Iterator, Mapping
 
 import numpy as np
 
@@ -49,17 +49,33 @@ from musicgen.errors import UsageError
 
 #: Feature names, grouped by modality (the column order of every feature vector).
 FEATURES: tuple[str, ...] = (
-    "hr_mean", "hr_std", "hrv_rmssd", "hrv_sdnn",
-    "eda_tonic", "eda_scr_rate", "eda_scr_amp",
-    "rsp_rate", "rsp_rate_std", "rsp_amp_cv",
-    "temp_mean", "temp_slope",
+    "hr_mean",
+    "hr_std",
+    "hrv_rmssd",
+    "hrv_sdnn",
+    "eda_tonic",
+    "eda_scr_rate",
+    "eda_scr_amp",
+    "rsp_rate",
+    "rsp_rate_std",
+    "rsp_amp_cv",
+    "temp_mean",
+    "temp_slope",
 ) + FACE_CHANNELS
 
 FEATURE_UNITS: dict[str, str] = {
-    "hr_mean": "bpm", "hr_std": "bpm", "hrv_rmssd": "ms", "hrv_sdnn": "ms",
-    "eda_tonic": "µS", "eda_scr_rate": "1/min", "eda_scr_amp": "µS",
-    "rsp_rate": "breaths/min", "rsp_rate_std": "breaths/min", "rsp_amp_cv": "ratio",
-    "temp_mean": "°C", "temp_slope": "°C/min",
+    "hr_mean": "bpm",
+    "hr_std": "bpm",
+    "hrv_rmssd": "ms",
+    "hrv_sdnn": "ms",
+    "eda_tonic": "µS",
+    "eda_scr_rate": "1/min",
+    "eda_scr_amp": "µS",
+    "rsp_rate": "breaths/min",
+    "rsp_rate_std": "breaths/min",
+    "rsp_amp_cv": "ratio",
+    "temp_mean": "°C",
+    "temp_slope": "°C/min",
     **{f: "probability" for f in FACE_CHANNELS},
 }
 
@@ -127,6 +143,7 @@ class WindowFeatures:
 
 # --------------------------------------------------------------------------------------------------
 # per-modality feature functions (pure; arrays in, numbers out)
+
 
 def cardiac_from_beats(beat_times_s: np.ndarray) -> np.ndarray:
     """``[hr_mean bpm, hr_std bpm, rmssd ms, sdnn ms]`` from beat times (s); NaNs if < 3 clean intervals."""
@@ -233,6 +250,7 @@ def temp_features(t: np.ndarray, temp_c: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------
 # window assembly
 
+
 def _native_rate(t: np.ndarray) -> float:
     d = np.diff(t)
     d = d[d > 0]
@@ -265,7 +283,13 @@ class _Checker:
 
 
 def _prepare(
-    name: str, t: np.ndarray, v: np.ndarray, start: float, end: float, check: _Checker, seen: bool,
+    name: str,
+    t: np.ndarray,
+    v: np.ndarray,
+    start: float,
+    end: float,
+    check: _Checker,
+    seen: bool,
     resample: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, float] | None:
     """Check one channel's samples in ``[start, end)``; return (t, v, fs) — resampled when asked — or None."""
@@ -284,7 +308,9 @@ def _prepare(
     if name in ("ecg", "ppg", "rsp") and ts.size >= 20:
         hi, lo = vs.max(), vs.min()
         if hi == lo or np.mean((vs >= hi) | (vs <= lo)) > 0.05:
-            check.warn("clipped signal", name, end, "more than 5 % of samples sit at the extremes (saturation or flat line)")
+            check.warn(
+                "clipped signal", name, end, "more than 5 % of samples sit at the extremes (saturation or flat line)"
+            )
             return None
     if not resample:
         return ts, vs, fs
@@ -421,7 +447,9 @@ class StreamingFeatures:
         where: the source's name for messages.
     """
 
-    def __init__(self, config: WindowConfig = WindowConfig(), diagnostics: Diagnostics | None = None, where: str = "stream"):
+    def __init__(
+        self, config: WindowConfig = WindowConfig(), diagnostics: Diagnostics | None = None, where: str = "stream"
+    ):
         self.config = config
         self.diag = diagnostics if diagnostics is not None else Diagnostics()
         self.where = where
@@ -491,11 +519,19 @@ class StreamingFeatures:
             first = min(firsts)
             if first >= self.next_end:
                 n_skip = math.floor((first - self.next_end) / cfg.hop_s) + 1
-                self.diag.warn("window without signal", f"{self.where}: no samples between {start:.2f} s and {first:.2f} s", n_skip)
+                self.diag.warn(
+                    "window without signal", f"{self.where}: no samples between {start:.2f} s and {first:.2f} s", n_skip
+                )
                 self.next_end += n_skip * cfg.hop_s
                 continue
             wf = window_features(
-                arrays, self.next_end, cfg, stream_start=self.t0, diagnostics=self.diag, where=self.where, seen=self.seen,
+                arrays,
+                self.next_end,
+                cfg,
+                stream_start=self.t0,
+                diagnostics=self.diag,
+                where=self.where,
+                seen=self.seen,
             )
             self.seen.update(c for c in arrays)
             end = self.next_end
@@ -504,7 +540,9 @@ class StreamingFeatures:
             if wf.mask.any():
                 yield wf
             else:
-                self.diag.warn("window without signal", f"{self.where}: no usable modality in the window ending at {end:.2f} s")
+                self.diag.warn(
+                    "window without signal", f"{self.where}: no usable modality in the window ending at {end:.2f} s"
+                )
 
 
 def features_for_signals(
@@ -528,7 +566,9 @@ def features_for_signals(
     t0 = min(starts) if starts else 0.0
     vals = np.full((len(ends), len(FEATURES)), np.nan)
     for i, e in enumerate(np.asarray(ends, dtype=float)):
-        wf = window_features(signals, float(e), config, stream_start=t0, diagnostics=diagnostics, where=where, seen=set(signals))
+        wf = window_features(
+            signals, float(e), config, stream_start=t0, diagnostics=diagnostics, where=where, seen=set(signals)
+        )
         vals[i] = wf.values
     return vals, np.isfinite(vals)
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import math
 import sys
 import time as _time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 import numpy as np
 
@@ -95,7 +96,7 @@ class FileSource(Source):
             fh = sys.stdin
         else:
             try:
-                fh = open(self.path, "r", encoding="utf-8", errors="replace", newline="")
+                fh = open(self.path, encoding="utf-8", errors="replace", newline="")
             except OSError as exc:
                 raise InputError(self.path, f"cannot open ({exc.strerror})", reason="unreadable") from None
         self._fh = fh
@@ -154,7 +155,9 @@ class FileSource(Source):
                 ):
                     yield from _paced(parser.flush(), pace)
             if fmt is None:
-                raise InputError(self.name, "the file is empty (expected a header line or JSON objects)", reason="empty")
+                raise InputError(
+                    self.name, "the file is empty (expected a header line or JSON objects)", reason="empty"
+                )
             chunk = parser.flush()
             if chunk is not None:
                 yield from _paced(chunk, pace)

@@ -9,14 +9,13 @@ file row is validated (:class:`~musicgen.emotion.parsing.RowParser`). liblsl is 
 from __future__ import annotations
 
 import time as _time
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
 from musicgen.emotion.contract import CHANNELS, FACE_CHANNELS, Chunk, Diagnostics, Source, canonical_column
 from musicgen.emotion.parsing import RowParser
 from musicgen.errors import UsageError
-
 
 _LSL_QUIET = False
 
@@ -118,7 +117,9 @@ class LSLSource(Source):
             prop, value = spec.split("=", 1) if "=" in spec else ("name", spec)
             found = pylsl.resolve_byprop(prop.strip(), value.strip(), 1, self.resolve_timeout)
             if not found:
-                raise UsageError(f"no LSL stream with {prop.strip()}={value.strip()!r} found within {self.resolve_timeout:g} s")
+                raise UsageError(
+                    f"no LSL stream with {prop.strip()}={value.strip()!r} found within {self.resolve_timeout:g} s"
+                )
             inlet = pylsl.StreamInlet(found[0], max_buflen=360, processing_flags=pylsl.proc_clocksync)
             info = inlet.info(timeout=self.resolve_timeout)
             labels = _lsl_channel_labels(info)
@@ -133,11 +134,15 @@ class LSLSource(Source):
                 if c is not None and c in CHANNELS:
                     cols[i] = CHANNELS.index(c)
                 elif lab:
-                    self.diagnostics.warn("unknown column", f"{self.name}: channel {lab!r} of stream {info.name()!r} is not part of the contract; ignored")
+                    self.diagnostics.warn(
+                        "unknown column",
+                        f"{self.name}: channel {lab!r} of stream {info.name()!r} is not part of the contract; ignored",
+                    )
             if (cols < 0).all():
                 raise UsageError(
                     f"LSL stream {info.name()!r} ({n} channels, type {info.type()!r}) has no channel this toolkit reads; "
-                    "label its channels (desc/channels/channel/label) as ecg, ppg, hr, eda, rsp, temp or face_*")
+                    "label its channels (desc/channels/channel/label) as ecg, ppg, hr, eda, rsp, temp or face_*"
+                )
             inlet.open_stream(timeout=self.resolve_timeout)
             self._inlets.append(inlet)
             self._maps.append(cols)
@@ -170,7 +175,9 @@ class LSLSource(Source):
                     try:
                         arr = np.asarray(samples, dtype=np.float64).reshape(len(stamps), -1)
                     except (TypeError, ValueError):
-                        self.diagnostics.warn("garbage line", f"{self.name}: a chunk of {len(stamps)} non-numeric samples", len(stamps))
+                        self.diagnostics.warn(
+                            "garbage line", f"{self.name}: a chunk of {len(stamps)} non-numeric samples", len(stamps)
+                        )
                         continue
                     ts = np.asarray(stamps, dtype=np.float64)
                     for k in range(len(ts)):

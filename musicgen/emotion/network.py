@@ -43,8 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
-from musicgen.emotion.features import FEATURES, MODALITY_GROUPS, WindowConfig
 from musicgen.conditions import EMOTIONS
+from musicgen.emotion.features import FEATURES, MODALITY_GROUPS, WindowConfig
 from musicgen.errors import InputError
 from musicgen.paths import PACKAGE_DIR
 
@@ -75,20 +75,33 @@ def _make_net_class():
             hidden: hidden units. reduction / kernel_size: of the attention block.
         """
 
-        def __init__(self, n_features: int = len(FEATURES), n_windows: int = 8, in_channels: int = len(MAP_CHANNELS),
-                     channels: int = 16, hidden: int = 64, reduction: int = 4, kernel_size: int = 3,
-                     n_classes: int = len(EMOTIONS), dropout: float = 0.2):
+        def __init__(
+            self,
+            n_features: int = len(FEATURES),
+            n_windows: int = 8,
+            in_channels: int = len(MAP_CHANNELS),
+            channels: int = 16,
+            hidden: int = 64,
+            reduction: int = 4,
+            kernel_size: int = 3,
+            n_classes: int = len(EMOTIONS),
+            dropout: float = 0.2,
+        ):
             super().__init__()
             self.stem = nn.Sequential(
-                nn.Conv2d(in_channels, channels, 3, padding=1), nn.ReLU(),
-                nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(),
+                nn.Conv2d(in_channels, channels, 3, padding=1),
+                nn.ReLU(),
+                nn.Conv2d(channels, channels, 3, padding=1),
+                nn.ReLU(),
             )
-            self.attention = SpatialChannelAttention(channels, reduction=reduction, kernel_size=kernel_size, spatial_dims=2)
+            self.attention = SpatialChannelAttention(
+                channels, reduction=reduction, kernel_size=kernel_size, spatial_dims=2
+            )
             self.head = nn.Sequential(nn.Linear(channels * n_features, hidden), nn.ReLU(), nn.Dropout(dropout))
             self.classify = nn.Linear(hidden, n_classes)
             self.va = nn.Linear(hidden, 2)
 
-        def forward(self, x: "torch.Tensor") -> tuple["torch.Tensor", "torch.Tensor"]:
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             """``x``: (B, channels, T, F) → (logits (B, 8), valence/arousal (B, 2) in [-1, 1])."""
             h = self.attention(self.stem(x)).mean(dim=2).flatten(1)
             z = self.head(h)
@@ -136,7 +149,7 @@ class Normalisation:
     delta_sd: np.ndarray
 
     @classmethod
-    def fit(cls, values: np.ndarray, reference: np.ndarray) -> "Normalisation":
+    def fit(cls, values: np.ndarray, reference: np.ndarray) -> Normalisation:
         """Statistics of encoded values (N, F) and their references (N, F); NaN = missing (SD 1 where a feature never occurs)."""
         v = np.asarray(values, dtype=np.float64)
         d = v - np.asarray(reference, dtype=np.float64)
@@ -155,13 +168,18 @@ class Normalisation:
         return {"mean": self.mean.tolist(), "sd": self.sd.tolist(), "delta_sd": self.delta_sd.tolist()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Normalisation":
+    def from_dict(cls, d: dict) -> Normalisation:
         """The inverse of :meth:`as_dict`."""
         return cls(np.asarray(d["mean"], float), np.asarray(d["sd"], float), np.asarray(d["delta_sd"], float))
 
 
 def encode_rows(
-    values: np.ndarray, mask: np.ndarray, reference: np.ndarray, spread: np.ndarray, maturity: np.ndarray, norm: Normalisation,
+    values: np.ndarray,
+    mask: np.ndarray,
+    reference: np.ndarray,
+    spread: np.ndarray,
+    maturity: np.ndarray,
+    norm: Normalisation,
 ) -> np.ndarray:
     """Map rows for N windows: (N, len(MAP_CHANNELS), F) float32 (see the module docstring).
 
@@ -182,7 +200,9 @@ def encode_rows(
     s = np.where(np.isfinite(spread), spread, 0.0)
     within = d / np.maximum(s, 0.5 * norm.delta_sd)
     mat = np.where(m, np.asarray(maturity, dtype=np.float64)[:, None], 0.0)
-    rows = np.stack([np.clip(level, -8, 8), np.clip(change, -8, 8), np.clip(within, -8, 8), m.astype(np.float64), mat], axis=1)
+    rows = np.stack(
+        [np.clip(level, -8, 8), np.clip(change, -8, 8), np.clip(within, -8, 8), m.astype(np.float64), mat], axis=1
+    )
     return rows.astype(np.float32)
 
 
@@ -283,9 +303,18 @@ class Estimator:
             "features": list(FEATURES),
             "classes": list(EMOTIONS),
             "map_channels": list(MAP_CHANNELS),
-            "window": {"length_s": self.config.length_s, "hop_s": self.config.hop_s, "rsp_length_s": self.config.rsp_length_s},
+            "window": {
+                "length_s": self.config.length_s,
+                "hop_s": self.config.hop_s,
+                "rsp_length_s": self.config.rsp_length_s,
+            },
             "n_windows": self.n_windows,
-            "reference": {"stride_s": r.stride_s, "delay_s": r.delay_s, "horizon_s": r.horizon_s, "mature_s": r.mature_s},
+            "reference": {
+                "stride_s": r.stride_s,
+                "delay_s": r.delay_s,
+                "horizon_s": r.horizon_s,
+                "mature_s": r.mature_s,
+            },
             "normalisation": self.norm.as_dict(),
             **{k: v for k, v in self.meta.items() if k not in ("format",)},
         }
@@ -293,7 +322,7 @@ class Estimator:
         return p, j
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "Estimator":
+    def load(cls, path: str | Path | None = None) -> Estimator:
         """Load weights + JSON written by :meth:`save` (default: the shipped :data:`DEFAULT_WEIGHTS`).
 
         Raises:
@@ -314,12 +343,21 @@ class Estimator:
             raise InputError(p, f"not a readable estimator ({type(exc).__name__}: {exc})", reason="corrupt") from None
         if not isinstance(doc, dict) or doc.get("format") != FORMAT_VERSION or blob.get("format") != FORMAT_VERSION:
             got = doc.get("format") if isinstance(doc, dict) else None
-            raise InputError(p, f"estimator format {got} is not the supported {FORMAT_VERSION} (retrain with `musicgen emotion train`)",
-                             reason="unsupported")
-        if (doc.get("features") != list(FEATURES) or doc.get("classes") != list(EMOTIONS)
-                or doc.get("map_channels") != list(MAP_CHANNELS)):
-            raise InputError(j, "the estimator was trained on other features, classes or map channels than this version computes",
-                             reason="unsupported")
+            raise InputError(
+                p,
+                f"estimator format {got} is not the supported {FORMAT_VERSION} (retrain with `musicgen emotion train`)",
+                reason="unsupported",
+            )
+        if (
+            doc.get("features") != list(FEATURES)
+            or doc.get("classes") != list(EMOTIONS)
+            or doc.get("map_channels") != list(MAP_CHANNELS)
+        ):
+            raise InputError(
+                j,
+                "the estimator was trained on other features, classes or map channels than this version computes",
+                reason="unsupported",
+            )
         arch = dict(doc.get("arch", {}))
         model = EmotionNetClass()(**arch)
         try:
@@ -327,10 +365,19 @@ class Estimator:
         except Exception as exc:  # noqa: BLE001
             raise InputError(p, f"weights do not fit the architecture ({exc})", reason="corrupt") from None
         model.eval()
-        meta = {k: v for k, v in doc.items()
-                if k not in ("features", "classes", "map_channels", "window", "normalisation", "reference", "n_windows")}
-        return cls(model, Normalisation.from_dict(doc["normalisation"]), WindowConfig(**doc["window"]), int(doc["n_windows"]),
-                   ReferenceConfig(**doc["reference"]), meta)
+        meta = {
+            k: v
+            for k, v in doc.items()
+            if k not in ("features", "classes", "map_channels", "window", "normalisation", "reference", "n_windows")
+        }
+        return cls(
+            model,
+            Normalisation.from_dict(doc["normalisation"]),
+            WindowConfig(**doc["window"]),
+            int(doc["n_windows"]),
+            ReferenceConfig(**doc["reference"]),
+            meta,
+        )
 
 
 @functools.lru_cache(maxsize=4)

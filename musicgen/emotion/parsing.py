@@ -69,7 +69,9 @@ class RowParser:
             self.diag.warn("duplicate timestamp", f"{self._loc(line)}: time {t} repeats the previous row's")
             return False
         if t < self.last_time:
-            self.diag.warn("unsorted timestamp", f"{self._loc(line)}: time {t} is before the previous row's ({self.last_time})")
+            self.diag.warn(
+                "unsorted timestamp", f"{self._loc(line)}: time {t} is before the previous row's ({self.last_time})"
+            )
             return False
         self.last_time = t
         return True
@@ -78,10 +80,14 @@ class RowParser:
         """``v`` (one row, :data:`CHANNELS` order) with NaN/inf/out-of-range values counted and set to NaN."""
         bad = np.isnan(v) & self._nan_given
         if bad.any():
-            self.diag.warn("NaN value", f"{self._loc(line)}: non-finite value in {CHANNELS[int(np.argmax(bad))]}", int(bad.sum()))
+            self.diag.warn(
+                "NaN value", f"{self._loc(line)}: non-finite value in {CHANNELS[int(np.argmax(bad))]}", int(bad.sum())
+            )
         inf = np.isinf(v)
         if inf.any():
-            self.diag.warn("NaN value", f"{self._loc(line)}: infinite value in {CHANNELS[int(np.argmax(inf))]}", int(inf.sum()))
+            self.diag.warn(
+                "NaN value", f"{self._loc(line)}: infinite value in {CHANNELS[int(np.argmax(inf))]}", int(inf.sum())
+            )
             v[inf] = np.nan
         with np.errstate(invalid="ignore"):
             out = (v < self.lo) | (v > self.hi)
@@ -166,13 +172,18 @@ class RowParser:
         self.au_pos = au_pos if self.au_idx else []
         if self.time_col is None and not self.rate:
             raise InputError(
-                self.where, "no 'time' column (seconds); add one, or give the sampling rate (--rate HZ)",
-                line=line, reason="no time")
+                self.where,
+                "no 'time' column (seconds); add one, or give the sampling rate (--rate HZ)",
+                line=line,
+                reason="no time",
+            )
         if not self.col_idx and not self.au_idx:
             raise InputError(
                 self.where,
                 "no known signal column; expected any of " + ", ".join(CHANNELS) + " (or OpenFace AUxx_r)",
-                line=line, reason="no signals")
+                line=line,
+                reason="no signals",
+            )
 
     def csv_row(self, text: str, line: int) -> None:
         """Validate one CSV data line and keep it (or count why not)."""
@@ -186,7 +197,9 @@ class RowParser:
             try:
                 t = float(fields[self.time_col])
             except ValueError:
-                self.diag.warn("garbage line", f"{self._loc(line)}: time {fields[self.time_col].strip()[:30]!r} is not a number")
+                self.diag.warn(
+                    "garbage line", f"{self._loc(line)}: time {fields[self.time_col].strip()[:30]!r} is not a number"
+                )
                 return
         if not self.accept_time(t, line):
             return
@@ -259,7 +272,7 @@ class RowParser:
             if math.isnan(v[j]):
                 self._nan_given[j] = True
         if t_raw is None and not self.rate:
-            self.diag.warn("garbage line", f"{self._loc(line)}: no \"time\" key")
+            self.diag.warn("garbage line", f'{self._loc(line)}: no "time" key')
             return
         if t_raw is None:
             t = self.n_rows / self.rate

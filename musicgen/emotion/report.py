@@ -51,19 +51,31 @@ class ClassificationReport:
 
     def summary(self) -> dict:
         """JSON-ready headline figures with their data label."""
-        return {"data": self.data, "n": self.n, "top1": round(self.top1, 4), "macro_f1": round(self.macro_f1, 4),
-                "eq11_mean_per_class_accuracy": round(self.eq11, 4)}
+        return {
+            "data": self.data,
+            "n": self.n,
+            "top1": round(self.top1, 4),
+            "macro_f1": round(self.macro_f1, 4),
+            "eq11_mean_per_class_accuracy": round(self.eq11, 4),
+        }
 
     def as_dict(self) -> dict:
         """Everything, JSON-ready."""
-        return {**self.summary(), "labels": list(self.labels), "confusion": self.confusion.tolist(),
-                "precision": self.precision.round(4).tolist(), "recall": self.recall.round(4).tolist(),
-                "f1": self.f1.round(4).tolist()}
+        return {
+            **self.summary(),
+            "labels": list(self.labels),
+            "confusion": self.confusion.tolist(),
+            "precision": self.precision.round(4).tolist(),
+            "recall": self.recall.round(4).tolist(),
+            "f1": self.f1.round(4).tolist(),
+        }
 
     def headline(self) -> str:
         """One line: ``top-1 …, macro-F1 …, eq.-11 … (n=…) on <data>``."""
-        return (f"top-1 {100 * self.top1:.2f} %, macro-F1 {100 * self.macro_f1:.2f} %, "
-                f"eq.-11 mean per-class accuracy {100 * self.eq11:.2f} % (n={self.n}) — {self.data}")
+        return (
+            f"top-1 {100 * self.top1:.2f} %, macro-F1 {100 * self.macro_f1:.2f} %, "
+            f"eq.-11 mean per-class accuracy {100 * self.eq11:.2f} % (n={self.n}) — {self.data}"
+        )
 
 
 def confusion_matrix(y_true, y_pred, n_classes: int = len(EMOTIONS)) -> np.ndarray:
@@ -122,11 +134,18 @@ def report_text(report: ClassificationReport) -> str:
     """A plain-text report: headline, then the confusion matrix (rows true, columns predicted) with per-class recall/F1."""
     short = [lab[:5] for lab in report.labels]
     w = max(6, len(str(int(report.confusion.max()))) + 1 if report.confusion.size else 6)
-    lines = [f"data: {report.data}", report.headline(), "",
-             "true \\ predicted".ljust(18) + "".join(s.rjust(w) for s in short) + "  recall     F1"]
+    lines = [
+        f"data: {report.data}",
+        report.headline(),
+        "",
+        "true \\ predicted".ljust(18) + "".join(s.rjust(w) for s in short) + "  recall     F1",
+    ]
     for i, lab in enumerate(report.labels):
-        lines.append(lab.ljust(18) + "".join(str(int(x)).rjust(w) for x in report.confusion[i])
-                     + f"  {100 * report.recall[i]:5.1f} %  {100 * report.f1[i]:5.1f} %")
+        lines.append(
+            lab.ljust(18)
+            + "".join(str(int(x)).rjust(w) for x in report.confusion[i])
+            + f"  {100 * report.recall[i]:5.1f} %  {100 * report.f1[i]:5.1f} %"
+        )
     return "\n".join(lines)
 
 
@@ -134,15 +153,25 @@ def report_table(report: ClassificationReport):
     """The confusion matrix as a Rich table, titled with the headline and the data label."""
     from rich.table import Table
 
-    t = Table(title=f"{report.headline()}", caption="rows: true class · columns: predicted class", show_lines=False,
-              padding=(0, 1), collapse_padding=True)
+    t = Table(
+        title=f"{report.headline()}",
+        caption="rows: true class · columns: predicted class",
+        show_lines=False,
+        padding=(0, 1),
+        collapse_padding=True,
+    )
     t.add_column("true \\ pred", no_wrap=True)
     for lab in report.labels:
         t.add_column(lab[:3], justify="right", no_wrap=True)
     t.add_column("recall %", justify="right", no_wrap=True)
     t.add_column("F1 %", justify="right", no_wrap=True)
     for i, lab in enumerate(report.labels):
-        t.add_row(lab, *[str(int(x)) for x in report.confusion[i]], f"{100 * report.recall[i]:.1f}", f"{100 * report.f1[i]:.1f}")
+        t.add_row(
+            lab,
+            *[str(int(x)) for x in report.confusion[i]],
+            f"{100 * report.recall[i]:.1f}",
+            f"{100 * report.f1[i]:.1f}",
+        )
     return t
 
 
@@ -175,11 +204,21 @@ def confusion_png(report: ClassificationReport, path: str | Path, force: bool = 
     ax.set_ylabel("true")
     for i in range(k):
         for j in range(k):
-            ax.text(j, i, str(int(c[i, j])), ha="center", va="center", fontsize=8,
-                    color="white" if frac[i, j] > 0.5 else "black")
+            ax.text(
+                j,
+                i,
+                str(int(c[i, j])),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if frac[i, j] > 0.5 else "black",
+            )
     fig.colorbar(im, ax=ax, fraction=0.046, label="fraction of the true class")
-    ax.set_title(f"top-1 {100 * report.top1:.1f} %  macro-F1 {100 * report.macro_f1:.1f} %  eq.11 {100 * report.eq11:.1f} %\n"
-                 f"{report.data}", fontsize=8)
+    ax.set_title(
+        f"top-1 {100 * report.top1:.1f} %  macro-F1 {100 * report.macro_f1:.1f} %  eq.11 {100 * report.eq11:.1f} %\n"
+        f"{report.data}",
+        fontsize=8,
+    )
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")

@@ -26,14 +26,14 @@ that segment had been going (training weighs the first seconds after a change do
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from musicgen.emotion.features import FEATURES_VERSION, WindowConfig, features_for_signals
 from musicgen.conditions import EMOTION_VA, EMOTIONS
+from musicgen.emotion.features import FEATURES_VERSION, WindowConfig, features_for_signals
 from musicgen.errors import UsageError
 
 #: Bumped whenever the simulated session design changes (cached sessions carry it in their path).
@@ -82,21 +82,32 @@ class SessionWindows:
         import io
 
         buf = io.BytesIO()
-        np.savez_compressed(buf, values=self.values, ends=self.ends, session=self.session, targets=self.targets, va=self.va,
-                            labels=self.labels, lag=self.lag, source=np.asarray(self.source))
+        np.savez_compressed(
+            buf,
+            values=self.values,
+            ends=self.ends,
+            session=self.session,
+            targets=self.targets,
+            va=self.va,
+            labels=self.labels,
+            lag=self.lag,
+            source=np.asarray(self.source),
+        )
         tmp = f"{path}.tmp{os.getpid()}"
         with open(tmp, "wb") as fh:
             fh.write(buf.getvalue())
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: str | Path) -> "SessionWindows":
+    def load(cls, path: str | Path) -> SessionWindows:
         """Read what :meth:`save` wrote."""
         with np.load(path, allow_pickle=False) as z:
-            return cls(z["values"], z["ends"], z["session"], z["targets"], z["va"], z["labels"], z["lag"], str(z["source"]))
+            return cls(
+                z["values"], z["ends"], z["session"], z["targets"], z["va"], z["labels"], z["lag"], str(z["source"])
+            )
 
     @classmethod
-    def concat(cls, parts: list["SessionWindows"], source: str | None = None) -> "SessionWindows":
+    def concat(cls, parts: list[SessionWindows], source: str | None = None) -> SessionWindows:
         """Several datasets as one (session numbers renumbered so they stay distinct)."""
         parts = [p for p in parts if len(p)]
         if not parts:
@@ -106,14 +117,23 @@ class SessionWindows:
             _, s = np.unique(p.session, return_inverse=True)
             sessions.append(s + off)
             off += int(s.max()) + 1
-        return cls(np.concatenate([p.values for p in parts]), np.concatenate([p.ends for p in parts]), np.concatenate(sessions),
-                   np.concatenate([p.targets for p in parts]), np.concatenate([p.va for p in parts]),
-                   np.concatenate([p.labels for p in parts]), np.concatenate([p.lag for p in parts]),
-                   source or " + ".join(dict.fromkeys(p.source for p in parts)))
+        return cls(
+            np.concatenate([p.values for p in parts]),
+            np.concatenate([p.ends for p in parts]),
+            np.concatenate(sessions),
+            np.concatenate([p.targets for p in parts]),
+            np.concatenate([p.va for p in parts]),
+            np.concatenate([p.labels for p in parts]),
+            np.concatenate([p.lag for p in parts]),
+            source or " + ".join(dict.fromkeys(p.source for p in parts)),
+        )
 
 
 def labelled_windows(
-    signals, segments: list[tuple[float, float, str]], config: WindowConfig, session: int = 0,
+    signals,
+    segments: list[tuple[float, float, str]],
+    config: WindowConfig,
+    session: int = 0,
 ) -> SessionWindows:
     """Features of every window of one recorded session whose segments are known (a simulation).
 
@@ -136,9 +156,14 @@ def labelled_windows(
     seg = np.clip(np.searchsorted(starts, ends - 1e-9, side="right") - 1, 0, len(segments) - 1)
     labels = np.array([EMOTIONS.index(segments[k][2]) for k in seg], dtype=np.int64)
     return SessionWindows(
-        values.astype(np.float32), ends, np.full(ends.size, session, dtype=np.int64),
-        np.eye(len(EMOTIONS), dtype=np.float32)[labels], np.array([EMOTION_VA[EMOTIONS[k]] for k in labels], np.float32).reshape(-1, 2),
-        labels, (ends - starts[seg]).astype(np.float32), "synthetic",
+        values.astype(np.float32),
+        ends,
+        np.full(ends.size, session, dtype=np.int64),
+        np.eye(len(EMOTIONS), dtype=np.float32)[labels],
+        np.array([EMOTION_VA[EMOTIONS[k]] for k in labels], np.float32).reshape(-1, 2),
+        labels,
+        (ends - starts[seg]).astype(np.float32),
+        "synthetic",
     )
 
 
@@ -218,12 +243,13 @@ def simulate_training_sessions(
         raise UsageError(f"need at least one training session, got {n_sessions}")
     folder = None
     if cache:
+        from musicgen.emotion.simulate import SIMULATOR_VERSION
         from musicgen.paths import cache_dir
 
-        from musicgen.emotion.simulate import SIMULATOR_VERSION
-
-        tag = (f"sessions-v{SESSIONS_VERSION}.{SIMULATOR_VERSION}.{FEATURES_VERSION}-s{seed}-L{config.length_s:g}-h{config.hop_s:g}"
-               f"-r{config.rsp_length_s:g}")
+        tag = (
+            f"sessions-v{SESSIONS_VERSION}.{SIMULATOR_VERSION}.{FEATURES_VERSION}-s{seed}-L{config.length_s:g}-h{config.hop_s:g}"
+            f"-r{config.rsp_length_s:g}"
+        )
         folder = cache_dir() / "emotion" / tag
         try:
             folder.mkdir(parents=True, exist_ok=True)

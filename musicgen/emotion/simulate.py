@@ -54,9 +54,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -69,7 +69,15 @@ from musicgen.errors import UsageError
 SIMULATOR_VERSION = 1
 
 #: Sampling rates of simulated channels (Hz).
-SIM_RATES: dict[str, float] = {"ecg": 250.0, "ppg": 100.0, "hr": 1.0, "eda": 50.0, "rsp": 50.0, "temp": 4.0, "face": 10.0}
+SIM_RATES: dict[str, float] = {
+    "ecg": 250.0,
+    "ppg": 100.0,
+    "hr": 1.0,
+    "eda": 50.0,
+    "rsp": 50.0,
+    "temp": 4.0,
+    "face": 10.0,
+}
 
 
 @dataclass(frozen=True)
@@ -103,20 +111,73 @@ class EmotionResponse:
 #: al. 1994 for breathing); magnitudes: this toolkit's choice; surprise and contempt: assumptions.
 RESPONSES: dict[str, EmotionResponse] = {
     "neutral": EmotionResponse(),
-    "happy": EmotionResponse(hr_bpm=4.0, hrv_scale=0.9, scl_us=0.5, scr_per_min=1.5, scr_amp_scale=1.2,
-                             rsp_rate=2.0, rsp_var_scale=1.2, temp_slope=0.03),
-    "anger": EmotionResponse(hr_bpm=8.0, hrv_scale=0.75, scl_us=1.0, scr_per_min=3.0, scr_amp_scale=1.4,
-                             rsp_rate=3.0, rsp_var_scale=1.2, rsp_depth_scale=1.15, temp_slope=0.12),
-    "sadness": EmotionResponse(hr_bpm=-3.0, hrv_scale=1.0, scl_us=-0.4, scr_per_min=-0.5, scr_amp_scale=0.9,
-                               rsp_rate=1.0, rsp_var_scale=1.3, rsp_depth_scale=0.9, temp_slope=-0.04),
-    "fear": EmotionResponse(hr_bpm=7.0, hrv_scale=0.7, scl_us=1.2, scr_per_min=4.0, scr_amp_scale=1.5,
-                            rsp_rate=4.0, rsp_var_scale=1.5, rsp_depth_scale=0.8, temp_slope=-0.15),
-    "surprise": EmotionResponse(hr_bpm=1.0, hrv_scale=1.0, scl_us=0.8, scr_per_min=4.0, scr_amp_scale=1.6,
-                                rsp_rate=-1.0, rsp_var_scale=1.7, rsp_depth_scale=1.1, temp_slope=-0.05),
-    "disgust": EmotionResponse(hr_bpm=1.5, hrv_scale=1.0, scl_us=0.6, scr_per_min=2.0, scr_amp_scale=1.2,
-                               rsp_rate=1.0, rsp_var_scale=1.2, temp_slope=-0.05),
-    "contempt": EmotionResponse(hr_bpm=2.0, hrv_scale=0.95, scl_us=0.3, scr_per_min=1.0, scr_amp_scale=1.0,
-                                rsp_rate=0.5, temp_slope=0.0),
+    "happy": EmotionResponse(
+        hr_bpm=4.0,
+        hrv_scale=0.9,
+        scl_us=0.5,
+        scr_per_min=1.5,
+        scr_amp_scale=1.2,
+        rsp_rate=2.0,
+        rsp_var_scale=1.2,
+        temp_slope=0.03,
+    ),
+    "anger": EmotionResponse(
+        hr_bpm=8.0,
+        hrv_scale=0.75,
+        scl_us=1.0,
+        scr_per_min=3.0,
+        scr_amp_scale=1.4,
+        rsp_rate=3.0,
+        rsp_var_scale=1.2,
+        rsp_depth_scale=1.15,
+        temp_slope=0.12,
+    ),
+    "sadness": EmotionResponse(
+        hr_bpm=-3.0,
+        hrv_scale=1.0,
+        scl_us=-0.4,
+        scr_per_min=-0.5,
+        scr_amp_scale=0.9,
+        rsp_rate=1.0,
+        rsp_var_scale=1.3,
+        rsp_depth_scale=0.9,
+        temp_slope=-0.04,
+    ),
+    "fear": EmotionResponse(
+        hr_bpm=7.0,
+        hrv_scale=0.7,
+        scl_us=1.2,
+        scr_per_min=4.0,
+        scr_amp_scale=1.5,
+        rsp_rate=4.0,
+        rsp_var_scale=1.5,
+        rsp_depth_scale=0.8,
+        temp_slope=-0.15,
+    ),
+    "surprise": EmotionResponse(
+        hr_bpm=1.0,
+        hrv_scale=1.0,
+        scl_us=0.8,
+        scr_per_min=4.0,
+        scr_amp_scale=1.6,
+        rsp_rate=-1.0,
+        rsp_var_scale=1.7,
+        rsp_depth_scale=1.1,
+        temp_slope=-0.05,
+    ),
+    "disgust": EmotionResponse(
+        hr_bpm=1.5,
+        hrv_scale=1.0,
+        scl_us=0.6,
+        scr_per_min=2.0,
+        scr_amp_scale=1.2,
+        rsp_rate=1.0,
+        rsp_var_scale=1.2,
+        temp_slope=-0.05,
+    ),
+    "contempt": EmotionResponse(
+        hr_bpm=2.0, hrv_scale=0.95, scl_us=0.3, scr_per_min=1.0, scr_amp_scale=1.0, rsp_rate=0.5, temp_slope=0.0
+    ),
 }
 
 #: The expression a face analyser most often mistakes each one for — the usual off-diagonal mass in
@@ -124,8 +185,14 @@ RESPONSES: dict[str, EmotionResponse] = {
 #: Mahoor 2017, "AffectNet", IEEE Trans. Affective Computing 10(1):18–31): fear/surprise,
 #: anger/disgust, contempt/happy-neutral, sadness/neutral.
 FACE_CONFUSION: dict[str, str] = {
-    "neutral": "sadness", "happy": "contempt", "anger": "disgust", "sadness": "neutral",
-    "fear": "surprise", "surprise": "fear", "disgust": "anger", "contempt": "neutral",
+    "neutral": "sadness",
+    "happy": "contempt",
+    "anger": "disgust",
+    "sadness": "neutral",
+    "fear": "surprise",
+    "surprise": "fear",
+    "disgust": "anger",
+    "contempt": "neutral",
 }
 
 
@@ -159,7 +226,7 @@ class SubjectProfile:
     face_bias: tuple[float, ...] = field(default=(0.0,) * 8)
 
     @classmethod
-    def random(cls, subject_id: int, seed: int) -> "SubjectProfile":
+    def random(cls, subject_id: int, seed: int) -> SubjectProfile:
         """Draw a profile from the resting ranges in the module docstring (deterministic in ``seed``)."""
         rng = np.random.default_rng([seed, subject_id, 7])
         return cls(
@@ -271,15 +338,30 @@ def simulate_recording(
         warnings.simplefilter("ignore")
         if cardiac == "ecg":
             fs = SIM_RATES["ecg"]
-            ecg = nk.ecg_simulate(duration=int(math.ceil(dur)), sampling_rate=int(fs), heart_rate=hr, heart_rate_std=hrv,
-                                  method="ecgsyn", noise=float(rng.uniform(0.005, 0.03)), random_state=nk_seed)
+            ecg = nk.ecg_simulate(
+                duration=int(math.ceil(dur)),
+                sampling_rate=int(fs),
+                heart_rate=hr,
+                heart_rate_std=hrv,
+                method="ecgsyn",
+                noise=float(rng.uniform(0.005, 0.03)),
+                random_state=nk_seed,
+            )
             t = grid("ecg")
             signals["ecg"] = (t, np.asarray(ecg, dtype=float)[: t.size])
         elif cardiac == "ppg":
             fs = SIM_RATES["ppg"]
-            ppg = nk.ppg_simulate(duration=int(math.ceil(dur)), sampling_rate=int(fs), heart_rate=hr,
-                                  ibi_randomness=float(np.clip(hrv / 30.0, 0.02, 0.3)), frequency_modulation=0.2,
-                                  drift=0.0, motion_amplitude=0.05, powerline_amplitude=0.0, random_state=nk_seed)
+            ppg = nk.ppg_simulate(
+                duration=int(math.ceil(dur)),
+                sampling_rate=int(fs),
+                heart_rate=hr,
+                ibi_randomness=float(np.clip(hrv / 30.0, 0.02, 0.3)),
+                frequency_modulation=0.2,
+                drift=0.0,
+                motion_amplitude=0.05,
+                powerline_amplitude=0.0,
+                random_state=nk_seed,
+            )
             t = grid("ppg")
             signals["ppg"] = (t, np.asarray(ppg, dtype=float)[: t.size])
         elif cardiac == "hr":
@@ -310,8 +392,17 @@ def simulate_recording(
             fs = SIM_RATES["rsp"]
             t = grid("rsp")
             rr = float(np.clip(subject.rr0 + g * r.rsp_rate + rng.normal(0, 0.7), 5, 40))
-            raw = np.asarray(nk.rsp_simulate(duration=int(math.ceil(dur * 1.6)) + 2, sampling_rate=int(fs), respiratory_rate=rr,
-                                             method="breathmetrics", noise=0.02, random_state=nk_seed), dtype=float)
+            raw = np.asarray(
+                nk.rsp_simulate(
+                    duration=int(math.ceil(dur * 1.6)) + 2,
+                    sampling_rate=int(fs),
+                    respiratory_rate=rr,
+                    method="breathmetrics",
+                    noise=0.02,
+                    random_state=nk_seed,
+                ),
+                dtype=float,
+            )
             var = subject.rsp_var0 * (1 + g * (r.rsp_var_scale - 1))
             # slow random modulation of the breathing pace: the warped clock runs at (1 + m(t)) × real time
             n_knots = int(dur / 4) + 2
@@ -382,7 +473,9 @@ def simulate_session(
     for i, seg in enumerate(segments):
         emo, secs = seg[0], float(seg[1])
         intensity = float(seg[2]) if len(seg) > 2 else 1.0
-        rec = simulate_recording(emo, secs, subject, seed * 1000 + i, intensity=intensity, cardiac=cardiac, channels=channels)
+        rec = simulate_recording(
+            emo, secs, subject, seed * 1000 + i, intensity=intensity, cardiac=cardiac, channels=channels
+        )
         for ch, (t, v) in rec.signals.items():
             parts.setdefault(ch, []).append((t + t0, v))
         spans.append((t0, t0 + secs, rec.segments[0][2]))

@@ -41,7 +41,11 @@ def open_source(
     if s == "-" and follow:
         raise UsageError("--follow applies to files; stdin is read until it closes")
     return FileSource(
-        s, follow=follow, realtime=realtime, sampling_rate=sampling_rate, idle_timeout=idle_timeout,
+        s,
+        follow=follow,
+        realtime=realtime,
+        sampling_rate=sampling_rate,
+        idle_timeout=idle_timeout,
         diagnostics=diagnostics,
     )
 

@@ -12,15 +12,15 @@ from __future__ import annotations
 import math
 import warnings
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
+from musicgen.conditions import EMOTIONS, EmotionCondition
 from musicgen.emotion.contract import CHANNELS, Diagnostics, Source
 from musicgen.emotion.features import FEATURES, StreamingFeatures, WindowFeatures, window_features
-from musicgen.conditions import EMOTIONS, EmotionCondition
 from musicgen.emotion.network import Estimator, ReferenceConfig, encode_features, encode_rows, load_estimator
 from musicgen.emotion.sources import open_source, read_all
 from musicgen.errors import InputError, UsageError
@@ -190,7 +190,11 @@ def _condition(p: np.ndarray, va: np.ndarray) -> EmotionCondition:
 
 
 def session_references(
-    ends: np.ndarray, values: np.ndarray, mask: np.ndarray, config: ReferenceConfig, hop_s: float,
+    ends: np.ndarray,
+    values: np.ndarray,
+    mask: np.ndarray,
+    config: ReferenceConfig,
+    hop_s: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What :class:`SessionReference` says at each window of one session, in one call (training, evaluation).
 
@@ -279,8 +283,14 @@ def estimate_stream(
         UsageError: bad options or an unreachable LSL stream.
     """
     est = estimator or load_estimator()
-    src = open_source(source, follow=follow, realtime=realtime, sampling_rate=sampling_rate,
-                      idle_timeout=idle_timeout, diagnostics=diagnostics)
+    src = open_source(
+        source,
+        follow=follow,
+        realtime=realtime,
+        sampling_rate=sampling_rate,
+        idle_timeout=idle_timeout,
+        diagnostics=diagnostics,
+    )
     diag = src.diagnostics
     feats = StreamingFeatures(est.config, diag, src.name)
     session = EstimatorSession(est, smoothing)
@@ -333,13 +343,21 @@ def latest_estimate(
             signals[c] = (times[ok], data[ok, j])
     cfg = est.config
     t0 = float(times[0])
-    ends = t0 + cfg.length_s + cfg.hop_s * np.arange(int(math.floor((times[-1] + 0.5 * cfg.hop_s - t0 - cfg.length_s) / cfg.hop_s)) + 1)
+    ends = (
+        t0
+        + cfg.length_s
+        + cfg.hop_s * np.arange(int(math.floor((times[-1] + 0.5 * cfg.hop_s - t0 - cfg.length_s) / cfg.hop_s)) + 1)
+    )
     if ends.size == 0:
-        raise InputError(src.name, f"less than one {cfg.length_s:g}-s window of signal ({times[-1] - t0:.1f} s)", reason="too short")
+        raise InputError(
+            src.name, f"less than one {cfg.length_s:g}-s window of signal ({times[-1] - t0:.1f} s)", reason="too short"
+        )
     diag = src.diagnostics
 
     def features(i: int) -> WindowFeatures:
-        return window_features(signals, float(ends[i]), cfg, stream_start=t0, diagnostics=diag, where=src.name, seen=set(signals))
+        return window_features(
+            signals, float(ends[i]), cfg, stream_start=t0, diagnostics=diag, where=src.name, seen=set(signals)
+        )
 
     first = None  # the stream's first usable window anchors the reference's stride
     for i in range(ends.size):

@@ -4,7 +4,9 @@ Every training window is encoded exactly as :class:`~musicgen.emotion.streaming.
 encodes it live: face probabilities as log-ratios, compared with the running reference of its own
 session so far (:func:`~musicgen.emotion.streaming.session_references`), stacked with the ``T``
 windows before it. Sessions start in any state (see :mod:`~musicgen.emotion.sessions`), so the
-model learns to read a person without a resting start. Per sample, whole modality groups are
+model learns to read a person without a resting start; short views of the sessions (2–3 segments)
+give the first minutes of a session, where the reference is empty or young, as much weight as the
+settled rest, so that a 90-s session like the README demo is read as well as a long one. Per sample, whole modality groups are
 removed at random (robustness to missing sensors), and windows in the first seconds after a change
 of emotion count less (no estimator can know at once).
 
@@ -16,14 +18,14 @@ from __future__ import annotations
 
 import math
 import time as _time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from musicgen.emotion.features import FEATURES, MODALITY_GROUPS, WindowConfig
 from musicgen.conditions import EMOTIONS
+from musicgen.emotion.features import FEATURES, MODALITY_GROUPS, WindowConfig
 from musicgen.emotion.network import (
     MAP_CHANNELS,
     EmotionNetClass,
@@ -52,9 +54,17 @@ class EstimatorTrainConfig:
             segment began (``(lag − 1 s) / lag_ramp_s``, clipped).
         drop_prob: per-sample probability of removing each modality group (robustness to missing sensors).
         rest_keep: share of sessions starting with a neutral segment that keep it (the others start
-            streaming at their second segment): a resting start must not become the model's prior.
+            streaming at their second segment). 1 (the recipe): every resting start the simulation
+            plans (40 % of sessions) is kept — a session in use often starts at rest, and a model that
+            has seldom seen a session begin in neutral reads a quiet first half-minute as sadness or
+            contempt (the README demo did, at 0.25); sessions starting in other states remain the majority.
         late_starts: extra copies of each session that start streaming at a random later segment
             (a person already in some state when the session begins; the reference starts afresh).
+        short_views: extra copies of each session that are short sessions: they start at a random
+            segment boundary (the first included) and stop after ``short_segments`` (min, max)
+            segments. A causal model never sees the rest of a session, so a short view adds nothing
+            new except weight: the first minutes of a session (empty or young reference), where a
+            90-s session like the README demo spends all its time, count as much as the settled rest.
         face_bias_sd: per session, every face expression's probabilities are multiplied by
             ``exp(N(0, face_bias_sd))`` (then renormalised): people whose resting face an analyser
             reads as, say, contemptuous, beyond the simulator's own spread of such biases.
@@ -64,15 +74,23 @@ class EstimatorTrainConfig:
 
     seed: int = 0
     sessions: int = 200
-    epochs: int = 20
+    epochs: int = 14
     batch_size: int = 128
     lr: float = 3e-3
     weight_decay: float = 1e-4
     va_weight: float = 0.5
     lag_ramp_s: float = 4.0
-    drop_prob: tuple[tuple[str, float], ...] = (("cardiac", 0.2), ("eda", 0.2), ("rsp", 0.3), ("temp", 0.4), ("face", 0.35))
-    rest_keep: float = 0.25
+    drop_prob: tuple[tuple[str, float], ...] = (
+        ("cardiac", 0.2),
+        ("eda", 0.2),
+        ("rsp", 0.3),
+        ("temp", 0.4),
+        ("face", 0.35),
+    )
+    rest_keep: float = 1.0
     late_starts: int = 1
+    short_views: int = 6
+    short_segments: tuple[int, int] = (2, 3)
     face_bias_sd: float = 0.5
     reference_delay_s: float = 20.0
     n_windows: int = 12
@@ -103,7 +121,9 @@ class EncodedSessions:
         return np.ascontiguousarray(self.rows[idx].transpose(0, 2, 1, 3))
 
 
-def encode_sessions(data: SessionWindows, reference: ReferenceConfig, hop_s: float, norm: Normalisation | None = None) -> EncodedSessions:
+def encode_sessions(
+    data: SessionWindows, reference: ReferenceConfig, hop_s: float, norm: Normalisation | None = None
+) -> EncodedSessions:
     """Run every session through the live reference and encode its windows (fitting ``norm`` when None).
 
     Raises:
@@ -124,12 +144,26 @@ def encode_sessions(data: SessionWindows, reference: ReferenceConfig, hop_s: flo
     return EncodedSessions(encode_rows(enc, mask, med, spread, mat, norm), first, data, norm)
 
 
-def session_views(data: SessionWindows, rest_keep: float, late_starts: int, rng: np.random.Generator) -> SessionWindows:
-    """The sessions as streams that start at different points (see :class:`EstimatorTrainConfig`).
+def session_views(
+    data: SessionWindows,
+    rest_keep: float,
+    late_starts: int,
+    rng: np.random.Generator,
+    short_views: int = 0,
+    short_segments: tuple[int, int] = (2, 4),
+    offset_s: float = 0.0,
+) -> SessionWindows:
+    """The sessions as streams that start and stop at different points (see :class:`EstimatorTrainConfig`).
 
     A segment boundary is where ``lag`` falls. Each session keeps its neutral first segment with
-    probability ``rest_keep`` (else it starts at its second segment), and gains ``late_starts``
-    copies starting at a random later boundary; every copy is a new session (its own reference).
+    probability ``rest_keep`` (else it starts at its second segment), gains ``late_starts`` copies
+    starting at a random later boundary, and ``short_views`` copies that start at a random boundary
+    and stop after ``short_segments`` = (min, max) segments (fewer where the session ends first).
+    Every copy is a new session (its own reference).
+
+    A copy that starts at a later boundary skips its first windows up to the one ending ``offset_s``
+    into the segment (give the window length): a stream's first window lies wholly inside the session,
+    it does not hold the previous segment's signal.
     """
     parts = []
     for sl in data.session_slices():
@@ -138,11 +172,36 @@ def session_views(data: SessionWindows, rest_keep: float, late_starts: int, rng:
         first = 0
         if starts.size > 1 and data.labels[sl][0] == EMOTIONS.index("neutral") and rng.random() >= rest_keep:
             first = int(starts[1])
-        views = [first] + [int(rng.choice(starts[1:])) for _ in range(late_starts if starts.size > 1 else 0)]
-        for v in views:
-            idx = np.arange(sl.start + v, sl.stop)
-            parts.append(SessionWindows(data.values[idx], data.ends[idx], np.full(idx.size, len(parts), dtype=np.int64),
-                                        data.targets[idx], data.va[idx], data.labels[idx], data.lag[idx], data.source))
+        views = [(first, sl.stop - sl.start)] + [
+            (int(rng.choice(starts[1:])), sl.stop - sl.start) for _ in range(late_starts if starts.size > 1 else 0)
+        ]
+        for _ in range(short_views):
+            k = int(rng.integers(0, starts.size))
+            m = int(rng.integers(short_segments[0], short_segments[1] + 1))
+            stop = int(starts[k + m]) if k + m < starts.size else sl.stop - sl.start
+            views.append((int(starts[k]), stop))
+        for v, stop in views:
+            if v > 0 and offset_s > 0:  # skip to the first window wholly inside the view's first segment
+                seg = lag[v:stop]
+                cut = np.flatnonzero(np.diff(seg) < 0)
+                inside = (seg[: int(cut[0]) + 1] if cut.size else seg) >= offset_s - 1e-6
+                if inside.any():
+                    v += int(np.argmax(inside))
+            idx = np.arange(sl.start + v, sl.start + stop)
+            if idx.size == 0:
+                continue
+            parts.append(
+                SessionWindows(
+                    data.values[idx],
+                    data.ends[idx],
+                    np.full(idx.size, len(parts), dtype=np.int64),
+                    data.targets[idx],
+                    data.va[idx],
+                    data.labels[idx],
+                    data.lag[idx],
+                    data.source,
+                )
+            )
     return SessionWindows.concat(parts, data.source)
 
 
@@ -198,20 +257,39 @@ def fit_estimator(
     torch.set_num_threads(1)
     try:
         rng = np.random.default_rng([config.seed, 5])
-        views = with_face_bias(session_views(train, config.rest_keep, config.late_starts, rng), config.face_bias_sd, rng)
+        views = with_face_bias(
+            session_views(
+                train,
+                config.rest_keep,
+                config.late_starts,
+                rng,
+                config.short_views,
+                config.short_segments,
+                window.length_s,
+            ),
+            config.face_bias_sd,
+            rng,
+        )
         return _fit(encode_sessions(views, reference, window.hop_s), config, window, reference, progress)
     finally:
         torch.set_num_threads(threads)
 
 
-def _fit(enc: EncodedSessions, config: EstimatorTrainConfig, window: WindowConfig, reference: ReferenceConfig, progress) -> Estimator:
+def _fit(
+    enc: EncodedSessions, config: EstimatorTrainConfig, window: WindowConfig, reference: ReferenceConfig, progress
+) -> Estimator:
     import torch
 
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     data = enc.data
-    arch = {"n_features": len(FEATURES), "n_windows": config.n_windows, "in_channels": len(MAP_CHANNELS),
-            "channels": config.channels, "hidden": config.hidden}
+    arch = {
+        "n_features": len(FEATURES),
+        "n_windows": config.n_windows,
+        "in_channels": len(MAP_CHANNELS),
+        "channels": config.channels,
+        "hidden": config.hidden,
+    }
     model = EmotionNetClass()(**arch)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     n = len(data)
@@ -299,23 +377,33 @@ def train_estimator(
     def stage(name):
         return (lambda d, t: progress(name, d, t)) if progress else None
 
-    train = simulate_training_sessions(config.sessions, config.seed, window, workers=workers, cache=cache,
-                                       progress=stage("simulating training sessions"))
+    train = simulate_training_sessions(
+        config.sessions,
+        config.seed,
+        window,
+        workers=workers,
+        cache=cache,
+        progress=stage("simulating training sessions"),
+    )
     if deap_dir is not None:
         from musicgen.emotion.deap import deap_sessions
 
         train = SessionWindows.concat([train, deap_sessions(deap_dir, config=window, progress=stage("reading DEAP"))])
     est = fit_estimator(train, config, window, progress=stage("training"))
-    est.meta.update({
-        "trained_on": train.source,
-        "synthetic": deap_dir is None,
-        "train_sessions": config.sessions,
-        "train_windows": len(train),
-    })
+    est.meta.update(
+        {
+            "trained_on": train.source,
+            "synthetic": deap_dir is None,
+            "train_sessions": config.sessions,
+            "train_windows": len(train),
+        }
+    )
     evaluation = None
     if eval_seeds > 0:
         seeds = list(range(DEFAULT_FIRST_SEED, DEFAULT_FIRST_SEED + eval_seeds))
-        evaluation = evaluate_unseen_sessions(est, seeds, cache=cache, progress=stage("evaluating on unseen simulated people"))
+        evaluation = evaluate_unseen_sessions(
+            est, seeds, cache=cache, progress=stage("evaluating on unseen simulated people")
+        )
         est.meta["evaluation_at_training"] = evaluation.summary()
     seconds = _time.perf_counter() - t_start
     est.meta["train_seconds"] = round(seconds, 1)
