@@ -56,7 +56,10 @@ class TrainConfig:
             :func:`musicgen.model.losses.pitch_spread`). Without it 18 % of melodic intervals were wider
             than a fifth (corpus: 4 %) and 9 % wider than an octave (corpus: 0.2 %).
         mode_seeking: weight of the clamped mode-seeking term (:func:`musicgen.model.losses.mode_seeking_loss`):
-            two noise draws under one condition must give pieces as far apart as real phrases are.
+            two noise draws under one condition must give pieces as far apart as real phrases are. At 1, a
+            1,400-iteration trial drifted back towards one tune after ~800 iterations (validation
+            nearest-neighbour rhythm share 0.42-0.45); at 5 the shipped run stayed between 0.11 and 0.22 from
+            iteration 800 on (train_log.csv, column val_nn_rhythm).
         val_every / val_samples: validation (PCE, rule score, control probe) every this many iterations,
             on this many pieces.
         checkpoint_every: iterations between checkpoints.
