@@ -210,7 +210,7 @@ def _read(path: str, readers: tuple[Callable, Callable, tuple[str, ...]] | None 
     a file that cannot be evaluated becomes a :class:`_Failure` with its reason."""
     read_piece, parse_midi, midi_suffixes = readers or _readers()
     try:
-        if os.path.splitext(path)[1].lower() in midi_suffixes:
+        if path.lower().endswith(midi_suffixes):
             return parse_midi(path)
         piece = read_piece(path)
     except InputError as exc:
@@ -441,10 +441,9 @@ class _NotFlat(Exception):
 
 
 def _json_float(v: float) -> str:
-    text = float.__repr__(v)
-    if text in ("nan", "inf", "-inf"):
-        raise ValueError(f"Out of range float values are not JSON compliant: {text}")
-    return text
+    if v - v == 0.0:  # finite: NaN and ±inf give NaN here
+        return float.__repr__(v)
+    raise ValueError(f"Out of range float values are not JSON compliant: {float.__repr__(v)}")
 
 
 def _json_scalar_writers() -> dict[type, Callable[[Any], str]]:
