@@ -153,7 +153,7 @@ def generate(
         over the candidates.
 
     Raises:
-        UsageError: bad emotion, bars, candidates or betas; missing checkpoint.
+        UsageError: bad emotion, bars, candidates, betas or cadence; missing checkpoint.
         InputError: a bad rule or performance file.
     """
     from musicgen.metrics import pitch_class_entropy, theme_count
@@ -162,6 +162,8 @@ def generate(
     from musicgen.rules import RuleSet
 
     cond = resolve_condition(emotion, valence, arousal, condition)
+    if cadence not in (None, "open", "closed"):
+        raise UsageError(f"cadence must be 'open' or 'closed', got {cadence!r}")
     if not 1 <= int(bars) <= MAX_BARS:
         raise UsageError(f"--bars must be between 1 and {MAX_BARS}, got {bars}")
     if not 1 <= int(candidates) <= MAX_CANDIDATES:
@@ -199,8 +201,6 @@ def generate(
         checks = continuation_penalties(grids, sample.keys[:, 1], continuation, cond.valence, mdl.spec.lowest_pitch)
         score = score + checks["adjust"]
     elif cadence is not None:
-        if cadence not in ("open", "closed"):
-            raise UsageError(f"cadence must be 'open' or 'closed', got {cadence!r}")
         score = score + CADENCE_BONUS * cadence_fits(grids, sample.keys, cadence == "closed", mdl.spec.lowest_pitch)
     best = int(np.argmax(score))  # ties: the lowest index
 
