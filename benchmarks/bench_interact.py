@@ -42,7 +42,7 @@ def main() -> None:
     import torch
 
     from musicgen.conditions import EMOTIONS
-    from musicgen.continuation import MAX_JOIN, NEUTRAL_VALENCE, cadence_tones, is_closed
+    from musicgen.continuation import MAX_JOIN, NEUTRAL_VALENCE, cadence_tones, is_closed, mode_asked
     from musicgen.emotion.simulate import simulate_session, write_recording_csv
     from musicgen.interact import run_interact
     from musicgen.model.api import load_model
@@ -66,10 +66,9 @@ def main() -> None:
         tonics = [k[0] for k in keys]
         tonic_changes.append(sum(a != b for a, b in zip(tonics, tonics[1:])))
         for a, b in zip(ph, ph[1:]):
-            # the policy (musicgen.continuation): a clear valence (|v| >= NEUTRAL_VALENCE) sets the mode,
-            # a near-zero one keeps the previous phrase's
-            wanted = ("minor" if b.valence < 0 else "major") if abs(b.valence) >= NEUTRAL_VALENCE else a.key.split()[1]
-            sign_changed = wanted != a.key.split()[1]
+            # the policy (musicgen.continuation.mode_asked): a clear valence sets the mode, a near-zero
+            # one keeps the previous phrase's
+            sign_changed = mode_asked(a.key.split()[1] == "minor", b.valence) != (a.key.split()[1] == "minor")
             sign_changes += sign_changed
             if a.key.split()[1] != b.key.split()[1]:
                 if sign_changed:

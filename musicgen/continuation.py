@@ -77,12 +77,8 @@ class Continuation:
     index: int = 0
 
     def wanted_minor(self, valence: float) -> bool:
-        """The mode the next phrase should be in: minor for a negative valence, major for a positive one
-        (on the session's one tonic, so a change of sign moves to the parallel key); a valence within
-        :data:`NEUTRAL_VALENCE` of 0 keeps this phrase's mode."""
-        if abs(valence) < NEUTRAL_VALENCE:
-            return self.minor
-        return valence < 0
+        """The mode the next phrase should be in (:func:`mode_asked` after this phrase's mode)."""
+        return mode_asked(self.minor, valence)
 
     def generator_valence(self, valence: float) -> float:
         """The valence to condition the next phrase's generator on: ``valence`` itself, unless it is
@@ -92,6 +88,15 @@ class Continuation:
         if abs(valence) < NEUTRAL_VALENCE:
             return -KEPT_MODE_VALENCE if self.minor else KEPT_MODE_VALENCE
         return float(valence)
+
+
+def mode_asked(previous_minor: bool, valence: float) -> bool:
+    """Whether a phrase after one in minor (``previous_minor``) should be minor: minor for a negative
+    valence, major for a positive one (on the session's one tonic, so a change of sign moves to the
+    parallel key); a valence within :data:`NEUTRAL_VALENCE` of 0 keeps the previous mode."""
+    if abs(valence) < NEUTRAL_VALENCE:
+        return bool(previous_minor)
+    return valence < 0
 
 
 def first_and_last_pitch(cells: np.ndarray, lowest_pitch: int) -> tuple[np.ndarray, np.ndarray]:
@@ -216,6 +221,7 @@ __all__ = [
     "cadence_tones",
     "continuation_penalties",
     "is_closed",
+    "mode_asked",
     "first_and_last_pitch",
     "octave_for_join",
     "repeat_share",

@@ -177,10 +177,11 @@ def generate(
     mdl = model if model is not None else load_model(checkpoint)
 
     asked = cond
-    if continuation is not None and continuation.generator_valence(cond.valence) != cond.valence:
+    kept_valence = cond.valence if continuation is None else continuation.generator_valence(cond.valence)
+    if kept_valence != cond.valence:
         # a near-neutral valence keeps the previous phrase's mode: the generator is asked for the point
         # of that mode at this arousal (a label's probabilities would pull towards the label's own mode)
-        asked = from_valence_arousal(continuation.generator_valence(cond.valence), cond.arousal)
+        asked = from_valence_arousal(kept_valence, cond.arousal)
     conds = np.repeat(asked.vector()[None, :], int(candidates), axis=0)
     with inference_threads(1):
         if continuation is None:

@@ -12,6 +12,7 @@ grids; metrics and rules read Pieces or grids; writers turn Pieces back into fil
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -66,6 +67,7 @@ _MAJOR_TONICS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"
 _MINOR_TONICS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
 
 
+@functools.lru_cache(maxsize=32)  # a key's 12 names, asked for once per note by pitch_name
 def key_spelling(key: Key) -> tuple[str, ...]:
     """The 12 pitch-class names as written in ``key``: the scale's degrees with their own letters (and, in
     minor, the raised 6th and 7th on the 6th's and 7th's letters), the other pitch classes with the
