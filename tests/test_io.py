@@ -205,7 +205,14 @@ def _midi_files_to_compare(tmp_path):
     return files + [f]
 
 
-def test_read_midi_equals_a_note_by_note_reference(tmp_path):
+@pytest.mark.parametrize("records", ["state", "numpy"])
+def test_read_midi_equals_a_note_by_note_reference(tmp_path, monkeypatch, records):
+    from musicgen.io import midi
+
+    # symusic's pickled note lists, and the fallback through numpy() for a symusic whose layout differs
+    assert midi._note_records() is midi._records_from_state
+    if records == "numpy":
+        monkeypatch.setattr(midi, "_note_records", lambda: midi._records_from_numpy)
     files = _midi_files_to_compare(tmp_path)
     assert len(files) >= 18
     for f in files:
@@ -243,3 +250,16 @@ def test_read_midi_equals_the_reference_on_random_files(tmp_path_factory, tracks
     for k in ("onset_tick", "track", "pitch", "duration_tick", "velocity", "onset", "duration"):
         assert got.notes[k].tolist() == want[k], k
     assert got.tempos.tolist() == want["tempos"] and got.time_signatures.tolist() == want["time_signatures"]
+
+
+def test_read_file_gives_every_byte_and_missing_paths_fail(tmp_path):
+    from musicgen.io.midi import _READ_SIZE, _read_file
+
+    data = np.random.default_rng(0).integers(0, 256, 3 * _READ_SIZE + 17, dtype=np.uint8).tobytes()
+    for n in (0, 1, _READ_SIZE, _READ_SIZE + 1, len(data)):
+        (tmp_path / "f.bin").write_bytes(data[:n])
+        assert _read_file(str(tmp_path / "f.bin")) == data[:n]
+    for missing in (tmp_path / "nope.mid", tmp_path, tmp_path / "f.bin" / "x.mid"):
+        with pytest.raises(InputError) as e:
+            _read_file(str(missing))
+        assert e.value.reason == "missing"

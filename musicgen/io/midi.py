@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import symusic
@@ -32,8 +35,8 @@ def _signature_from_key(key: Key) -> tuple[int, int]:
 
 # ---------------------------------------------------------------------------------------- reading
 #
-# Reading is two steps: :func:`parse_midi` turns one file into plain arrays (symusic parses it in
-# C++ and hands over each track's notes as numpy arrays: no Python work per note), and
+# Reading is two steps: :func:`parse_midi` turns one file into plain data (symusic parses it in C++
+# and hands over each track's notes as one bytes object: no Python work per note), and
 # :func:`pieces_from_parsed` assembles any number of parsed files into Pieces with a fixed number of
 # numpy calls for all of them together (the per-file cost of reading many small files is otherwise
 # dominated by numpy's per-call overhead). ``musicgen evaluate`` assembles a batch at a time.
@@ -41,14 +44,25 @@ def _signature_from_key(key: Key) -> tuple[int, int]:
 #: symusic's tick-based Score class, called directly (the factory ``symusic.Score`` adds a Python layer).
 _SCORE_TICK = getattr(getattr(symusic, "core", None), "ScoreTick", None)
 
+#: A note as symusic stores it: tick time and duration (int32), pitch and velocity (int8), 12 bytes.
+_NOTE_RECORD = np.dtype(
+    {
+        "names": ["time", "duration", "pitch", "velocity"],
+        "formats": ["i4", "i4", "i1", "i1"],
+        "offsets": [0, 4, 8, 9],
+        "itemsize": 12,
+    }
+)
+
 #: A note's place in the sort order of :func:`~musicgen.piece.sort_notes`, with its file first, as
 #: one integer: file << 50 | onset << 16 | track << 7 | pitch (pitch < 128, track < 512, onset < 2**34,
 #: file < 2**13); other notes are sorted with :func:`numpy.lexsort`.
 _PITCH_BITS, _TRACK_BITS, _ONSET_BITS = 7, 9, 34
 _MAX_PACKED_FILES = 1 << 13
 
-#: Track descriptions are immutable: equal ones are shared (bounded, so odd files cannot grow it).
+#: Track descriptions and keys are immutable: equal ones are shared (bounded, so odd files cannot grow them).
 _TRACKS: dict[tuple[str, int, bool], Track] = {}
+_KEYS: dict[tuple[int, int], Key] = {}
 
 
 def _track(name: str, program: int, is_drum: bool) -> Track:
@@ -61,6 +75,54 @@ def _track(name: str, program: int, is_drum: bool) -> Track:
     return tr
 
 
+def _key(sharps: int, minor: int) -> Key:
+    """:func:`_key_from_signature`, shared between files."""
+    key = _KEYS.get((sharps, minor))
+    if key is None:
+        if len(_KEYS) > 4096:
+            _KEYS.clear()
+        key = _KEYS[(sharps, minor)] = _key_from_signature(sharps, minor)
+    return key
+
+
+def _records_from_numpy(notes) -> bytes:
+    """The notes of a symusic note list as :data:`_NOTE_RECORD` bytes, through its ``numpy()``."""
+    columns = notes.numpy()
+    records = np.zeros(len(columns["time"]), dtype=_NOTE_RECORD)
+    for name in _NOTE_RECORD.names:
+        records[name] = columns[name]
+    return records.tobytes()
+
+
+def _records_from_state(notes) -> bytes:
+    """The notes of a symusic note list as :data:`_NOTE_RECORD` bytes, in one call: its pickled state
+    is a uint32 count followed by the notes as symusic stores them (see :func:`_note_records`)."""
+    return notes.__getstate__()[4:]
+
+
+@functools.cache
+def _note_records() -> Callable[[Any], bytes]:
+    """How to get a symusic note list's notes as :data:`_NOTE_RECORD` bytes: from its pickled state
+    (a bytes copy of its memory; about 8 times cheaper than ``numpy()``, which makes four arrays)
+    when this symusic's state has that layout -- checked on a list made of known notes -- else
+    through ``numpy()``."""
+    try:
+        columns = {
+            "time": np.array([0, 7, 2**31 - 1], dtype=np.int32),
+            "duration": np.array([5, 2**31 - 1, 0], dtype=np.int32),
+            "pitch": np.array([0, 127, 60], dtype=np.int8),
+            "velocity": np.array([1, 127, 64], dtype=np.int8),
+        }
+        probe = symusic.core.NoteTickList.from_numpy(*columns.values())
+        state = probe.__getstate__()
+        records = np.frombuffer(state[4:], dtype=_NOTE_RECORD)
+        if state[:4] == np.uint32(3).tobytes() and all((records[k] == v).all() for k, v in columns.items()):
+            return _records_from_state
+    except Exception:  # another symusic: no such class, method or layout
+        pass
+    return _records_from_numpy
+
+
 @dataclass
 class ParsedMidi:
     """One MIDI file as symusic read it, before it becomes a :class:`Piece` (see :func:`parse_midi`).
@@ -69,8 +131,8 @@ class ParsedMidi:
         source: the path (or a name) it came from.
         resolution: ticks per quarter note.
         tracks: one :class:`Track` per track of the file, in file order.
-        notes: per track, symusic's note columns: ``time`` and ``duration`` (ticks, int32), ``pitch``
-            and ``velocity`` (int8), in the order symusic gives them.
+        notes: per track, its notes as bytes of :data:`_NOTE_RECORD` (time, duration, pitch, velocity),
+            in the order symusic gives them.
         meter: (tick, numerator, denominator) of each time signature, in file order.
         tempo: (tick, quarter notes per minute) of each tempo, in file order.
         key: the first key signature, if any.
@@ -79,21 +141,11 @@ class ParsedMidi:
     source: str
     resolution: int
     tracks: list[Track]
-    notes: list[dict[str, np.ndarray]]
+    notes: list[bytes]
     meter: list[tuple[int, int, int]]
     tempo: list[tuple[float, float]]
     key: Key | None
 
-
-#: The note columns of a track without notes (shared, never modified).
-_NO_NOTES = {
-    "time": np.zeros(0, dtype=np.int32),
-    "duration": np.zeros(0, dtype=np.int32),
-    "pitch": np.zeros(0, dtype=np.int8),
-    "velocity": np.zeros(0, dtype=np.int8),
-}
-for _column in _NO_NOTES.values():
-    _column.flags.writeable = False
 
 #: Event lists up to this long are read item by item (cheaper than symusic's numpy conversion).
 _SHORT = 8
@@ -105,7 +157,7 @@ def _meter_rows(events) -> list[tuple[int, int, int]]:
         rows = []
         for i in range(n):
             e = events[i]
-            rows.append((int(e.time), int(e.numerator), int(e.denominator)))
+            rows.append((e.time, e.numerator, e.denominator))
         return rows
     a = events.numpy()
     return list(zip(a["time"].tolist(), a["numerator"].tolist(), a["denominator"].tolist()))
@@ -124,26 +176,59 @@ def _tempo_rows(events) -> list[tuple[float, float]]:
 
 
 def parse_score(score: symusic.Score, source: str = "") -> ParsedMidi:
-    """The arrays of a tick-based symusic Score (see :class:`ParsedMidi`)."""
+    """The tracks, notes and maps of a tick-based symusic Score (see :class:`ParsedMidi`)."""
+    records = _note_records()
     tracks: list[Track] = []
-    notes: list[dict[str, np.ndarray]] = []
+    notes: list[bytes] = []
     symusic_tracks = score.tracks  # (indexing symusic's lists is cheaper than iterating them)
     for i in range(len(symusic_tracks)):
         tr = symusic_tracks[i]
-        tracks.append(_track(str(tr.name), int(tr.program), bool(tr.is_drum)))
-        track_notes = tr.notes
-        notes.append(track_notes.numpy() if len(track_notes) else _NO_NOTES)
+        tracks.append(_track(tr.name, tr.program, tr.is_drum))
+        notes.append(records(tr.notes))
     ks = score.key_signatures
-    key = _key_from_signature(ks[0].key, ks[0].tonality) if len(ks) else None
+    if len(ks):
+        first = ks[0]
+        key = _key(first.key, first.tonality)
+    else:
+        key = None
     return ParsedMidi(
         source,
-        int(score.ticks_per_quarter),
+        score.ticks_per_quarter,
         tracks,
         notes,
         _meter_rows(score.time_signatures),
         _tempo_rows(score.tempos),
         key,
     )
+
+
+def _read_file(path: str) -> bytes:
+    """The bytes of the file at ``path`` (with plain system calls: cheaper than a file object).
+
+    Raises:
+        InputError: no such file, or a folder ("missing").
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except (FileNotFoundError, NotADirectoryError):
+        raise InputError(path, "no such file", reason="missing") from None
+    try:
+        data = os.read(fd, _READ_SIZE)
+        more = os.read(fd, _READ_SIZE) if data else b""
+        if more:
+            chunks = [data, more]
+            while more := os.read(fd, _READ_SIZE):
+                chunks.append(more)
+            data = b"".join(chunks)
+    except IsADirectoryError:
+        raise InputError(path, "no such file", reason="missing") from None
+    finally:
+        os.close(fd)
+    return data
+
+
+#: Bytes asked for per read (MIDI files are mostly smaller).
+_READ_SIZE = 1 << 16
 
 
 def parse_midi(path: str | Path) -> ParsedMidi:
@@ -154,11 +239,7 @@ def parse_midi(path: str | Path) -> ParsedMidi:
             ("corrupt").
     """
     p = os.fspath(path)
-    try:
-        with open(p, "rb", buffering=0) as fh:
-            data = fh.readall()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        raise InputError(p, "no such file", reason="missing") from None
+    data = _read_file(p)
     if not data:
         raise InputError(p, "the file is empty", reason="empty")
     if not data.startswith(b"MThd"):
@@ -203,28 +284,24 @@ def _note_order(
     return np.lexsort((duration, pitch, track, onset, file))
 
 
-def _meter_map(rows: list[tuple[int, int, int]]) -> np.ndarray:
-    """(tick, numerator, denominator) rows sorted by tick (stable), starting at tick 0 (4/4 assumed
-    before the first signature, or throughout when there is none)."""
-    if not rows:
-        return np.array([[0, 4, 4]], dtype=np.int64)
-    if len(rows) > 1:
-        rows = sorted(rows, key=lambda r: r[0])
-    if rows[0][0] != 0:
-        rows = [(0, 4, 4), *rows]
-    return np.array(rows, dtype=np.int64)
+def _tick(row: tuple) -> float:
+    return row[0]
 
 
-def _tempo_map(rows: list[tuple[float, float]]) -> np.ndarray:
-    """(tick, quarter notes per minute) rows sorted by tick (stable), starting at tick 0 (120 qpm
-    before the first tempo, or throughout when there is none)."""
-    if not rows:
-        return np.array([[0.0, 120.0]])
-    if len(rows) > 1:
-        rows = sorted(rows, key=lambda r: r[0])
-    if rows[0][0] != 0:
-        rows = [(0.0, 120.0), *rows]
-    return np.array(rows, dtype=np.float64)
+def _maps(rows_per_file: list[list[tuple]], default: tuple, dtype: type) -> list[np.ndarray]:
+    """Each file's rows sorted by tick (stable), starting at tick 0 (``default`` before the first row,
+    or alone when there is none), as slices of one array made for all files at once."""
+    flat: list[tuple] = []
+    bounds = [0]
+    for rows in rows_per_file:
+        if len(rows) > 1:
+            rows = sorted(rows, key=_tick)
+        if not rows or rows[0][0] != 0:
+            flat.append(default)
+        flat += rows
+        bounds.append(len(flat))
+    table = np.array(flat, dtype=dtype)
+    return [table[a:b] for a, b in zip(bounds, bounds[1:])]
 
 
 def pieces_from_parsed(parsed: list[ParsedMidi]) -> list[Piece]:
@@ -233,20 +310,21 @@ def pieces_from_parsed(parsed: list[ParsedMidi]) -> list[Piece]:
     Each piece holds every note of every track, sorted by (onset, track, pitch, duration) as
     :func:`~musicgen.piece.sort_notes` does; quarter-note times are ticks / resolution. The meter
     and tempo maps start at tick 0 (4/4 and 120 quarter notes per minute before the first event);
-    the key is the file's first key signature, if any. The pieces' note arrays are slices of one
-    array (each piece owns its own rows).
+    the key is the file's first key signature, if any. The pieces' note arrays (and their meter and
+    tempo maps) are slices of one array (each piece owns its own rows).
     """
     if not parsed:
         return []
-    columns = [c for p in parsed for c in p.notes]
+    blobs = [b for p in parsed for b in p.notes]
     track_no = [t for p in parsed for t in range(len(p.notes))]
     file_of_track = [f for f, p in enumerate(parsed) for _ in p.notes]
-    if columns:
-        lengths = np.array([c["time"].size for c in columns], dtype=np.int64)
-        onset = np.concatenate([c["time"] for c in columns]).astype(np.int64)
-        duration = np.concatenate([c["duration"] for c in columns]).astype(np.int64)
-        pitch = np.concatenate([c["pitch"] for c in columns]).astype(np.int64)
-        velocity = np.concatenate([c["velocity"] for c in columns])
+    if blobs:
+        lengths = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)) // _NOTE_RECORD.itemsize
+        records = np.frombuffer(b"".join(blobs), dtype=_NOTE_RECORD)
+        onset = records["time"].astype(np.int64)
+        duration = records["duration"].astype(np.int64)
+        pitch = records["pitch"].astype(np.int64)
+        velocity = records["velocity"]
         track = np.repeat(np.array(track_no, dtype=np.int64), lengths)
         file = np.repeat(np.array(file_of_track, dtype=np.int64), lengths)
         per_file = np.bincount(file_of_track, weights=lengths, minlength=len(parsed)).astype(np.int64)
@@ -277,13 +355,17 @@ def pieces_from_parsed(parsed: list[ParsedMidi]) -> list[Piece]:
     notes["onset"] = onset / res
     notes["duration"] = duration / res
     bounds = [0, *np.cumsum(per_file).tolist()]
+    # (tick, numerator, denominator) and (tick, quarter notes per minute) from tick 0: 4/4 and 120 qpm
+    # before the first event
+    meters = _maps([p.meter for p in parsed], (0, 4, 4), np.int64)
+    tempos = _maps([p.tempo for p in parsed], (0.0, 120.0), np.float64)
     return [
         Piece(
             notes=notes[bounds[f] : bounds[f + 1]],
             resolution=p.resolution,
             tracks=p.tracks or [Track()],
-            time_signatures=_meter_map(p.meter),
-            tempos=_tempo_map(p.tempo),
+            time_signatures=meters[f],
+            tempos=tempos[f],
             key=p.key,
             title=os.path.splitext(os.path.basename(p.source))[0] if p.source else "",
             source=p.source,

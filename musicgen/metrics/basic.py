@@ -57,7 +57,7 @@ def _concat_notes(arrays: list[np.ndarray]) -> np.ndarray:
     numpy's concatenation of structured arrays promotes the dtype pair by pair, in Python)."""
     dt = arrays[0].dtype
     if all(a.dtype == dt and a.ndim == 1 and a.flags.c_contiguous for a in arrays):
-        return np.concatenate([a.view(np.uint8) for a in arrays]).view(dt)
+        return np.frombuffer(bytearray().join(arrays), dtype=dt)
     return np.concatenate(arrays)
 
 
