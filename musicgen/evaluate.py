@@ -473,12 +473,57 @@ def _json_flat_object(d: dict, indent: str, writers: dict) -> str:
     return "{\n" + ",\n".join(items) + "\n" + indent + "}"
 
 
+def _json_row_template(names: tuple, writers: dict, specs: Sequence[str] | None = None) -> str:
+    """The indented JSON text (at depth 2) of a row with keys ``names``, with a ``%`` conversion for
+    each value (``specs``, default ``%s`` for all: values given as JSON text)."""
+    if any(type(k) is not str for k in names):
+        raise _NotFlat
+    key = writers[str]
+    fields = (f"   {key(k).replace('%', '%%')}: {spec}" for k, spec in zip(names, specs or ["%s"] * len(names)))
+    return "  {\n" + ",\n".join(fields) + "\n  }"
+
+
+def _json_column(values: tuple, writers: dict) -> tuple[str, Sequence]:
+    """How one column of rows goes into the rows' template: (``%`` conversion, values for it).
+
+    Finite floats go in as they are under ``%r`` (``float.__repr__``, as json writes them) and ints
+    under ``%d``; other columns as JSON text under ``%s``, encoded with one ``map`` when the column
+    holds one type (reports hold thousands of rows).
+
+    Raises:
+        ValueError: a NaN or infinite float.
+        _NotFlat: a value that is not a JSON scalar.
+    """
+    types = set(map(type, values))
+    if types == {float}:
+        if not all(map(math.isfinite, values)):
+            _json_float(next(v for v in values if not math.isfinite(v)))  # raises
+        return "%r", values
+    if types == {int}:
+        return "%d", values
+    if len(types) == 1:
+        writer = writers.get(types.pop())
+        if writer is not None:
+            return "%s", list(map(writer, values))
+    try:
+        return "%s", [writers[type(v)](v) for v in values]
+    except KeyError:  # a nested value
+        raise _NotFlat from None
+
+
 def _json_rows(rows: list, writers: dict) -> list[str]:
-    """Each row as an indented JSON object (at depth 2); rows with the same keys in the same order
-    (all of a report, usually) share one template, so only the values are encoded per row."""
+    """Each row as an indented JSON object (at depth 2).
+
+    Rows with the same keys in the same order (all of a report, usually) are written column by column
+    into one template (see :func:`_json_column`); other rows one by one.
+    """
+    names = tuple(rows[0]) if rows and type(rows[0]) is dict else ()
+    if names and all(type(r) is dict for r in rows) and all(map(names.__eq__, map(tuple, rows))):
+        get = operator.itemgetter(*names) if len(names) > 1 else (lambda r: (r[names[0]],))
+        specs, columns = zip(*[_json_column(col, writers) for col in zip(*map(get, rows))])
+        return list(map(_json_row_template(names, writers, specs).__mod__, zip(*columns)))
     out = []
     templates: dict[tuple, str] = {}
-    key = writers[str]
     for row in rows:
         if type(row) is not dict or not row:
             out.append("  " + _json_flat_object(row, "  ", writers))
@@ -486,10 +531,7 @@ def _json_rows(rows: list, writers: dict) -> list[str]:
         names = tuple(row)
         template = templates.get(names)
         if template is None:
-            if any(type(k) is not str for k in names):
-                raise _NotFlat
-            fields = (f"   {key(k).replace('%', '%%')}: %s" for k in names)
-            template = templates[names] = "  {\n" + ",\n".join(fields) + "\n  }"
+            template = templates[names] = _json_row_template(names, writers)
         try:
             out.append(template % tuple([writers[type(v)](v) for v in row.values()]))
         except KeyError:  # a nested value
