@@ -7,6 +7,7 @@ module of the command it runs (``musicgen evaluate`` starts without the model, e
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 
@@ -52,6 +53,10 @@ def main() -> None:
     """
     args = sys.argv[1:]
     app = load_commands([args[0]] if args and args[0] in COMMANDS else COMMANDS)
+    # the objects of the modules imported so far live as long as the process: leave them out of the
+    # garbage collector's full passes, which a command that makes many objects would otherwise
+    # trigger (``musicgen evaluate`` of a few thousand files spends ~10 ms in one)
+    gc.freeze()
     try:
         code = app(prog_name="musicgen", standalone_mode=False)
     except MusicgenError as exc:

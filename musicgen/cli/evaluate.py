@@ -66,7 +66,7 @@ def evaluate_cmd(
       musicgen evaluate generated/ --plot metrics.png --against corpus_midi/
     """
     from musicgen._files import atomic_write_text, check_writable
-    from musicgen.cli.progress import progress_bar
+    from musicgen.cli.progress import transient_progress
     from musicgen.evaluate import METRICS, _ruleset, evaluate_paths, report_to_csv, report_to_json
 
     try:
@@ -92,14 +92,9 @@ def evaluate_cmd(
         print_error(exc)
         raise typer.Exit(2) from None
 
-    with progress_bar("evaluating", err_console, transient=True) as bar:
-        task = bar.add_task("evaluating", total=None)
-
-        def cb(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
+    with transient_progress("evaluating", err_console) as progress:
         try:
-            report = evaluate_paths([str(p) for p in paths], workers=workers, rules=rules, progress=cb)
+            report = evaluate_paths([str(p) for p in paths], workers=workers, rules=rules, progress=progress)
         except MusicgenError as exc:
             print_error(exc)
             raise typer.Exit(exc.exit_code) from None
