@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from musicgen.analysis import pitch_class_histograms
 from musicgen.piece import Piece
 
 __all__ = [
@@ -338,6 +337,8 @@ def pitch_class_entropy_grids(cells: np.ndarray, lowest_pitch: int) -> np.ndarra
     """Pitch Class Entropy in bits of each piece of bar grids (N, ..., pitches) of 0/1/2 cells, with the
     same definition as :func:`pitch_class_entropy` (every note start counts once; a hold after silence
     starts a note); nan for a piece without notes. ``lowest_pitch``: MIDI pitch of pitch index 0."""
+    from musicgen.analysis import pitch_class_histograms  # (not needed by the note metrics: imported here)
+
     return _entropy_rows(pitch_class_histograms(cells, lowest_pitch, "onset"))
 
 

@@ -77,11 +77,14 @@ def _skyline(b: NoteBatch, piece, onset, pitch, end, spq: int) -> np.ndarray:
     np.not_equal(piece[1:], piece[:-1], out=nxt[:-1])
     nxt[:-1] |= onset[1:] != onset[:-1]
     last = np.flatnonzero(nxt)
-    piece, pitch = piece[last], pitch[last]
+    if last.size == piece.size:  # one note per onset (a melody): each onset is its own note
+        ends = end
+    else:
+        piece, pitch, onset = piece[last], pitch[last], onset[last]
+        # the longest of the notes starting at that onset decides how long the onset "sounds"
+        ends = np.maximum.reduceat(end, np.concatenate(([0], last[:-1] + 1))) if last.size else end[:0]
     res = b.resolution[piece]
-    s_on = np.rint(onset[last] * spq / res).astype(np.int64)
-    # the longest of the notes starting at that onset decides how long the onset "sounds"
-    ends = np.maximum.reduceat(end, np.concatenate(([0], last[:-1] + 1))) if last.size else end[:0]
+    s_on = np.rint(onset * spq / res).astype(np.int64)
     s_end = np.rint(ends * spq / res).astype(np.int64)
     big = int(max(s_end.max(initial=0), s_on.max(initial=0))) + 2
     off = piece * big
