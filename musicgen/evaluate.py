@@ -550,14 +550,15 @@ def _report_json_text(report: dict[str, Any]) -> str:
         raise _NotFlat
     writers = _json_scalar_writers()
     files = report["files"]
-    files_text = "[\n" + ",\n".join(_json_rows(files, writers)) + "\n ]" if files else "[]"
+    files_text = ["[\n", ",\n".join(_json_rows(files, writers)), "\n ]"] if files else ["[]"]
     summary = report["summary"]
     if any(type(col) is not str for col in summary):
         raise _NotFlat
     key = writers[str]
     stats = [f"  {key(col)}: {_json_flat_object(st, '  ', writers)}" for col, st in summary.items()]
     summary_text = "{\n" + ",\n".join(stats) + "\n }" if stats else "{}"
-    return '{\n "files": ' + files_text + ',\n "summary": ' + summary_text + "\n}\n"
+    # one join: the text runs to megabytes, and each + would copy it again
+    return "".join(['{\n "files": ', *files_text, ',\n "summary": ', summary_text, "\n}\n"])
 
 
 def report_to_csv(report: dict[str, Any]) -> str:
