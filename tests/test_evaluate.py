@@ -151,6 +151,22 @@ def test_exit_codes_and_outputs(folder, tmp_path):
     assert [f["path"] for f in rep["files"]] == sorted(errors)
 
 
+def test_progress_bar_only_on_a_terminal():
+    import io
+
+    from rich.console import Console
+
+    from musicgen.cli.progress import transient_progress
+
+    # off a terminal a transient bar shows nothing: none is made
+    with transient_progress("evaluating", Console(file=io.StringIO())) as progress:
+        assert progress is None
+    out = io.StringIO()
+    with transient_progress("evaluating", Console(file=out, force_terminal=True)) as progress:
+        progress(3, 10)
+    assert "evaluating" in out.getvalue()
+
+
 def test_workers_give_the_same_report(folder):
     one = evaluate_paths([folder], workers=1)
     two = evaluate_paths([folder], workers=2, batch_size=2)
