@@ -90,13 +90,20 @@ class Continuation:
         return float(valence)
 
 
+def mode_for_valence(valence: float) -> bool | None:
+    """Whether a clear ``valence`` asks for minor (True: negative) or major (False: positive); None for
+    a valence within :data:`NEUTRAL_VALENCE` of 0, which asks for neither."""
+    if abs(valence) < NEUTRAL_VALENCE:
+        return None
+    return valence < 0
+
+
 def mode_asked(previous_minor: bool, valence: float) -> bool:
     """Whether a phrase after one in minor (``previous_minor``) should be minor: minor for a negative
     valence, major for a positive one (on the session's one tonic, so a change of sign moves to the
     parallel key); a valence within :data:`NEUTRAL_VALENCE` of 0 keeps the previous mode."""
-    if abs(valence) < NEUTRAL_VALENCE:
-        return bool(previous_minor)
-    return valence < 0
+    minor = mode_for_valence(valence)
+    return bool(previous_minor) if minor is None else minor
 
 
 def first_and_last_pitch(cells: np.ndarray, lowest_pitch: int) -> tuple[np.ndarray, np.ndarray]:
@@ -222,6 +229,7 @@ __all__ = [
     "continuation_penalties",
     "is_closed",
     "mode_asked",
+    "mode_for_valence",
     "first_and_last_pitch",
     "octave_for_join",
     "repeat_share",

@@ -117,6 +117,7 @@ def generate(
     performance: str | None = None,
     continuation: Continuation | None = None,
     cadence: str | None = None,
+    mode: str | None = None,
     parallel_mode: bool = False,
 ) -> GenerationResult:
     """Generate a violin piece for an emotion.
@@ -141,6 +142,10 @@ def generate(
         cadence: "open" (end on a tone of the dominant triad) or "closed" (of the tonic triad) to prefer
             candidates whose last note fits; None = no preference. With a ``continuation`` the phrase's
             position decides (:func:`musicgen.continuation.is_closed`).
+        mode: "major" or "minor" to prefer candidates that the generator wrote in that mode (the
+            first phrase of a live session, whose valence sets the session's mode); None = no
+            preference. With a ``continuation`` the session's mode policy decides instead
+            (:func:`musicgen.continuation.mode_asked`).
         parallel_mode: opt-in: move the written piece to the parallel mode that the emotion's row of
             the performance table names (see :func:`musicgen.perform.change_mode`). Off by default: the
             composition is the generator's, transposed to the chosen tonic, and the performance changes
@@ -153,7 +158,7 @@ def generate(
         over the candidates.
 
     Raises:
-        UsageError: bad emotion, bars, candidates, betas or cadence; missing checkpoint.
+        UsageError: bad emotion, bars, candidates, betas, cadence or mode; missing checkpoint.
         InputError: a bad rule or performance file.
     """
     from musicgen.metrics import pitch_class_entropy, theme_count
@@ -164,6 +169,8 @@ def generate(
     cond = resolve_condition(emotion, valence, arousal, condition)
     if cadence not in (None, "open", "closed"):
         raise UsageError(f"cadence must be 'open' or 'closed', got {cadence!r}")
+    if mode not in (None, "major", "minor"):
+        raise UsageError(f"mode must be 'major' or 'minor', got {mode!r}")
     if not 1 <= int(bars) <= MAX_BARS:
         raise UsageError(f"--bars must be between 1 and {MAX_BARS}, got {bars}")
     if not 1 <= int(candidates) <= MAX_CANDIDATES:
@@ -201,8 +208,11 @@ def generate(
     if continuation is not None:
         checks = continuation_penalties(grids, sample.keys[:, 1], continuation, cond.valence, mdl.spec.lowest_pitch)
         score = score + checks["adjust"]
-    elif cadence is not None:
-        score = score + CADENCE_BONUS * cadence_fits(grids, sample.keys, cadence == "closed", mdl.spec.lowest_pitch)
+    else:
+        if cadence is not None:
+            score = score + CADENCE_BONUS * cadence_fits(grids, sample.keys, cadence == "closed", mdl.spec.lowest_pitch)
+        if mode is not None:
+            score = score - PENALTY * (sample.keys[:, 1].astype(bool) != (mode == "minor"))
     best = int(np.argmax(score))  # ties: the lowest index
 
     tonic, minor = (int(x) for x in sample.keys[best])

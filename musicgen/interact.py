@@ -56,6 +56,15 @@ class Phrase:
         return dict(self.__dict__)
 
 
+def _first_mode(valence: float) -> str | None:
+    """The mode the session's first phrase is written in: the one a clear valence asks for
+    (:func:`musicgen.continuation.mode_for_valence`), or the generator's own choice near 0."""
+    from musicgen.continuation import mode_for_valence
+
+    minor = mode_for_valence(valence)
+    return None if minor is None else ("minor" if minor else "major")
+
+
 @dataclass
 class Session:
     """The music played so far and the emotion timeline."""
@@ -243,6 +252,7 @@ def run_interact(
                 model=model,
                 continuation=state,
                 cadence="open" if state is None else None,
+                mode=_first_mode(point.valence) if state is None else None,
             )
             generate_ms = (time.perf_counter() - t0) * 1000.0
             state = res.continuation

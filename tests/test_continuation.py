@@ -131,3 +131,24 @@ def test_a_session_of_phrases_keeps_its_tonic_and_joins(tmp_path):
         assert kept.continuation.minor and kept.report["continuation"]["mode_ok"]
     with pytest.raises(musicgen.errors.UsageError, match="cadence"):
         musicgen.generate("happy", bars=4, candidates=2, model=model, cadence="half")
+
+
+def test_the_first_phrase_is_in_the_mode_its_valence_asks_for():
+    """A live session's first phrase (no continuation yet) prefers candidates in the asked mode: of the
+    same candidates (same seed), mode="minor" picks a minor one and mode="major" a major one."""
+    import musicgen
+    from musicgen.conditions import from_valence_arousal
+    from musicgen.continuation import mode_for_valence
+    from musicgen.interact import _first_mode
+    from musicgen.model.api import load_model
+
+    model = load_model()
+    point = from_valence_arousal(-0.2, 0.0)  # mildly negative: the generator writes both modes here
+    for seed in range(4):
+        for mode in ("minor", "major"):
+            res = musicgen.generate(condition=point, bars=4, candidates=32, seed=seed, model=model, mode=mode)
+            assert res.continuation.minor == (mode == "minor")
+    assert mode_for_valence(0.05) is None and mode_for_valence(-0.3) is True and mode_for_valence(0.3) is False
+    assert _first_mode(-0.7) == "minor" and _first_mode(0.4) == "major" and _first_mode(0.0) is None
+    with pytest.raises(musicgen.errors.UsageError, match="mode"):
+        musicgen.generate("happy", bars=4, candidates=2, model=model, mode="dorian")
