@@ -15,11 +15,12 @@ The report follows the JSON contract of ``musicgen evaluate --json``::
 metrics. ``std`` is the population standard deviation (ddof 0). Files are listed in sorted path order
 whatever the number of workers.
 
-Speed: MIDI is read with symusic (:func:`musicgen.io.midi.parse_midi`; the Pieces of a batch are
-assembled together, :func:`musicgen.io.midi.pieces_from_parsed`), and files are scored in batches:
-the notes of up to ``batch_size`` pieces are concatenated and every metric is a few numpy calls over
-the whole batch (see :class:`musicgen.metrics.NoteBatch`), so the per-file cost is mostly the read.
-MusicXML and ABC files go through music21 and are much slower.
+Speed: MIDI is read with symusic (:func:`musicgen.io.midi.parse_midi`; the notes of a batch are
+assembled together, :func:`musicgen.io.midi.assemble_parsed`, and become Pieces only when rule
+scores need them), and files are scored in batches: the notes of up to ``batch_size`` pieces are
+concatenated and every metric is a few numpy calls over the whole batch (see
+:class:`musicgen.metrics.NoteBatch`), so the per-file cost is mostly the read. MusicXML and ABC
+files go through music21 and are much slower.
 """
 
 from __future__ import annotations
@@ -31,12 +32,15 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from musicgen.errors import InputError, MusicgenError, UsageError
 from musicgen.piece import Piece
+
+if TYPE_CHECKING:
+    from musicgen.metrics import NoteBatch
 
 __all__ = [
     "METRICS",
@@ -150,11 +154,10 @@ def _clean(values: np.ndarray, as_int: bool) -> list:
     return [None if v != v else float(v) for v in out]
 
 
-def _metric_lists(pieces: Sequence[Piece]) -> list[list]:
-    """One list per :data:`METRICS` column (in order) with a value per piece; None where undefined."""
+def _metric_lists(b: NoteBatch) -> list[list]:
+    """One list per :data:`METRICS` column (in order) with a value per piece of ``b``; None where undefined."""
     from musicgen.metrics import basic, themes
 
-    b = basic.NoteBatch.from_pieces(pieces)
     length = basic._length_ticks(b)
     n_bars = np.where(length > 0, -(-length // b.bar_ticks), 0).astype(float)
     wpce = basic.windowed_pce(b, (1, 4))
@@ -186,8 +189,10 @@ def evaluate_pieces(pieces: Sequence[Piece]) -> list[dict[str, Any]]:
     """
     if not pieces:
         return []
+    from musicgen.metrics import NoteBatch
+
     keys = list(METRICS)
-    return [dict(zip(keys, row)) for row in zip(*_metric_lists(pieces))]
+    return [dict(zip(keys, row)) for row in zip(*_metric_lists(NoteBatch.from_pieces(pieces)))]
 
 
 @dataclass
@@ -252,6 +257,23 @@ def _empty_row(path: str, cols: list[str], reason: str, detail: str) -> dict[str
     return row
 
 
+def _batch(items: list[Any], pieces_needed: bool) -> NoteBatch:
+    """The NoteBatch of a chunk's files (Pieces, and ParsedMidi of MIDI files); the MIDI files become
+    Pieces in ``items`` (assembled together, see :func:`~musicgen.io.midi.pieces_from_parsed`) when
+    ``pieces_needed`` or when the chunk holds other files, else the batch is made of their notes
+    directly (:meth:`~musicgen.metrics.NoteBatch.from_midi`: the same batch, without a Piece per file)."""
+    from musicgen.io.midi import assemble_parsed, pieces_from_parsed
+    from musicgen.metrics import NoteBatch
+
+    parsed = [k for k, got in enumerate(items) if not isinstance(got, Piece)]
+    if len(parsed) == len(items) and not pieces_needed:
+        return NoteBatch.from_midi(assemble_parsed(items))
+    if parsed:
+        for k, piece in zip(parsed, pieces_from_parsed([items[k] for k in parsed])):
+            items[k] = piece
+    return NoteBatch.from_pieces(items)
+
+
 def _evaluate_chunk(
     paths: list[str], rules: str | None = None, progress: ProgressFn | None = None, done0: int = 0, total: int = 0
 ) -> list[dict[str, Any]]:
@@ -259,7 +281,7 @@ def _evaluate_chunk(
     rs = _ruleset(rules) if rules else None
     rule_names = [r.name for r in rs.rules] if rs is not None else []
     cols = metric_columns(rule_names)
-    pieces: list[Any] = []  # Pieces, and ParsedMidi until the chunk is assembled
+    pieces: list[Any] = []  # Pieces, and ParsedMidi of MIDI files (see _batch)
     where: list[int] = []
     rows: list[dict[str, Any] | None] = [None] * len(paths)
     last = time.monotonic()
@@ -274,18 +296,9 @@ def _evaluate_chunk(
         if progress is not None and time.monotonic() - last > 0.2:
             progress(done0 + i + 1, total)
             last = time.monotonic()
-    parsed = [k for k, got in enumerate(pieces) if not isinstance(got, Piece)]
-    if parsed:
-        from musicgen.io.midi import pieces_from_parsed
-
-        for k, piece in zip(parsed, pieces_from_parsed([pieces[k] for k in parsed])):
-            pieces[k] = piece
+    values = zip(*_metric_lists(_batch(pieces, pieces_needed=rs is not None))) if pieces else iter(())
     keys = ["path", *METRICS, "error", "error_detail"]
     i_notes = 1 + list(METRICS).index("n_notes")
-    if pieces:
-        values = zip(*_metric_lists(pieces))
-    else:
-        values = iter(())
     for i, vals, piece in zip(where, values, pieces):
         row = dict(zip(keys, (paths[i], *vals, None, None)))
         if not row[keys[i_notes]]:

@@ -263,3 +263,24 @@ def test_read_file_gives_every_byte_and_missing_paths_fail(tmp_path):
         with pytest.raises(InputError) as e:
             _read_file(str(missing))
         assert e.value.reason == "missing"
+
+
+def test_batch_of_assembled_midi_equals_the_batch_of_its_pieces(tmp_path):
+    import symusic
+
+    from musicgen.io.midi import assemble_parsed, parse_midi, parse_score, pieces_from_parsed
+    from musicgen.metrics import NoteBatch
+
+    parsed = [parse_midi(f) for f in _midi_files_to_compare(tmp_path)]
+    empty, drums = symusic.Score(96), symusic.Score(480)  # no track; one drum track only
+    drums.tracks.append(symusic.Track("kit", 0, True))
+    drums.tracks[0].notes.append(symusic.Note(0, 10, 36, 100))
+    parsed += [parse_score(empty, "empty"), parse_score(drums, "drums")]
+    for group in (parsed, parsed[:1], parsed[::-1], parsed[-2:]):
+        got, want = NoteBatch.from_midi(assemble_parsed(group)), NoteBatch.from_pieces(pieces_from_parsed(group))
+        assert got.n_pieces == want.n_pieces == len(group)
+        for k in ("piece", "onset", "end", "pitch", "drum", "resolution", "bar_ticks"):
+            assert getattr(got, k).dtype == getattr(want, k).dtype, k
+            assert np.array_equal(getattr(got, k), getattr(want, k)), k
+        for k in ("tempo_piece", "tempo_tick", "tempo_qpm"):
+            assert np.array_equal(getattr(got, k), getattr(want, k)), k

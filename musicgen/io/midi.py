@@ -288,9 +288,10 @@ def _tick(row: tuple) -> float:
     return row[0]
 
 
-def _maps(rows_per_file: list[list[tuple]], default: tuple, dtype: type) -> list[np.ndarray]:
+def _maps(rows_per_file: list[list[tuple]], default: tuple, dtype: type) -> tuple[np.ndarray, list[int]]:
     """Each file's rows sorted by tick (stable), starting at tick 0 (``default`` before the first row,
-    or alone when there is none), as slices of one array made for all files at once."""
+    or alone when there is none), in one array for all files: (the rows, the first row of each file
+    and the end)."""
     flat: list[tuple] = []
     bounds = [0]
     for rows in rows_per_file:
@@ -300,21 +301,47 @@ def _maps(rows_per_file: list[list[tuple]], default: tuple, dtype: type) -> list
             flat.append(default)
         flat += rows
         bounds.append(len(flat))
-    table = np.array(flat, dtype=dtype)
-    return [table[a:b] for a, b in zip(bounds, bounds[1:])]
+    return np.array(flat, dtype=dtype), bounds
 
 
-def pieces_from_parsed(parsed: list[ParsedMidi]) -> list[Piece]:
-    """Pieces from parsed MIDI files, one per file, all assembled together.
+@dataclass
+class AssembledMidi:
+    """Parsed MIDI files assembled together (see :func:`assemble_parsed`).
 
-    Each piece holds every note of every track, sorted by (onset, track, pitch, duration) as
-    :func:`~musicgen.piece.sort_notes` does; quarter-note times are ticks / resolution. The meter
-    and tempo maps start at tick 0 (4/4 and 120 quarter notes per minute before the first event);
-    the key is the file's first key signature, if any. The pieces' note arrays (and their meter and
-    tempo maps) are slices of one array (each piece owns its own rows).
+    Attributes:
+        parsed: the files.
+        n_notes: int64 (F,), the notes of each file; the notes of all files follow each other, file
+            after file, each file's sorted by (onset, track, pitch, duration) as
+            :func:`~musicgen.piece.sort_notes` sorts a piece.
+        onset, duration: int64 (N,), each note's onset and duration in ticks (of its file's resolution).
+        pitch: int64 (N,), MIDI pitches.
+        velocity: int8 (N,).
+        track: int64 (N,), the note's track in its file.
+        drum: bool (N,), notes of drum tracks.
+        meter: int64 (M, 3), the meter map of each file, file after file: (tick, numerator, denominator)
+            sorted by tick (stable), from tick 0 (4/4 before the first time signature); file f's rows
+            are ``meter_bounds[f]:meter_bounds[f + 1]``.
+        tempo: float64 (T, 2), the tempo maps likewise: (tick, quarter notes per minute), from tick 0
+            (120 before the first tempo); file f's rows are ``tempo_bounds[f]:tempo_bounds[f + 1]``.
     """
-    if not parsed:
-        return []
+
+    parsed: list[ParsedMidi]
+    n_notes: np.ndarray
+    onset: np.ndarray
+    duration: np.ndarray
+    pitch: np.ndarray
+    velocity: np.ndarray
+    track: np.ndarray
+    drum: np.ndarray
+    meter: np.ndarray
+    meter_bounds: list[int]
+    tempo: np.ndarray
+    tempo_bounds: list[int]
+
+
+def assemble_parsed(parsed: list[ParsedMidi]) -> AssembledMidi:
+    """The notes and maps of parsed MIDI files, all assembled together with a fixed number of numpy
+    calls (see :class:`AssembledMidi`; :func:`pieces_from_parsed` makes Pieces of them)."""
     blobs = [b for p in parsed for b in p.notes]
     track_no = [t for p in parsed for t in range(len(p.notes))]
     file_of_track = [f for f, p in enumerate(parsed) for _ in p.notes]
@@ -327,45 +354,65 @@ def pieces_from_parsed(parsed: list[ParsedMidi]) -> list[Piece]:
         velocity = records["velocity"]
         track = np.repeat(np.array(track_no, dtype=np.int64), lengths)
         file = np.repeat(np.array(file_of_track, dtype=np.int64), lengths)
-        per_file = np.bincount(file_of_track, weights=lengths, minlength=len(parsed)).astype(np.int64)
+        n_notes = np.bincount(file_of_track, weights=lengths, minlength=len(parsed)).astype(np.int64)
+        drum_tracks = [t.is_drum for p in parsed for t in p.tracks]
+        drum = np.repeat(np.array(drum_tracks), lengths) if any(drum_tracks) else np.zeros(onset.size, dtype=bool)
     else:
         onset = duration = pitch = track = file = np.zeros(0, dtype=np.int64)
         velocity = np.zeros(0, dtype=np.int8)
-        per_file = np.zeros(len(parsed), dtype=np.int64)
+        drum = np.zeros(0, dtype=bool)
+        n_notes = np.zeros(len(parsed), dtype=np.int64)
     order = _note_order(file, onset, duration, pitch, track, len(parsed))
     if order is not None:
-        onset, duration, pitch, velocity, track = (
+        onset, duration, pitch, velocity, track, drum = (
             onset[order],
             duration[order],
             pitch[order],
             velocity[order],
             track[order],
+            drum[order],
         )
+    meter, meter_bounds = _maps([p.meter for p in parsed], (0, 4, 4), np.int64)
+    tempo, tempo_bounds = _maps([p.tempo for p in parsed], (0.0, 120.0), np.float64)
+    return AssembledMidi(
+        parsed, n_notes, onset, duration, pitch, velocity, track, drum, meter, meter_bounds, tempo, tempo_bounds
+    )
+
+
+def pieces_from_parsed(parsed: list[ParsedMidi]) -> list[Piece]:
+    """Pieces from parsed MIDI files, one per file, all assembled together (:func:`assemble_parsed`).
+
+    Each piece holds every note of every track, sorted by (onset, track, pitch, duration) as
+    :func:`~musicgen.piece.sort_notes` does; quarter-note times are ticks / resolution. The meter
+    and tempo maps start at tick 0 (4/4 and 120 quarter notes per minute before the first event);
+    the key is the file's first key signature, if any. The pieces' note arrays (and their meter and
+    tempo maps) are slices of one array (each piece owns its own rows).
+    """
+    if not parsed:
+        return []
+    a = assemble_parsed(parsed)
     resolutions = [p.resolution for p in parsed]
     if len(set(resolutions)) == 1:
         res = resolutions[0]
     else:
-        res = np.repeat(np.array(resolutions, dtype=np.int64), per_file)
-    notes = np.empty(onset.size, dtype=NOTE_DTYPE)
-    notes["onset_tick"] = onset
-    notes["duration_tick"] = duration
-    notes["pitch"] = pitch
-    notes["velocity"] = velocity
-    notes["track"] = track
-    notes["onset"] = onset / res
-    notes["duration"] = duration / res
-    bounds = [0, *np.cumsum(per_file).tolist()]
-    # (tick, numerator, denominator) and (tick, quarter notes per minute) from tick 0: 4/4 and 120 qpm
-    # before the first event
-    meters = _maps([p.meter for p in parsed], (0, 4, 4), np.int64)
-    tempos = _maps([p.tempo for p in parsed], (0.0, 120.0), np.float64)
+        res = np.repeat(np.array(resolutions, dtype=np.int64), a.n_notes)
+    notes = np.empty(a.onset.size, dtype=NOTE_DTYPE)
+    notes["onset_tick"] = a.onset
+    notes["duration_tick"] = a.duration
+    notes["pitch"] = a.pitch
+    notes["velocity"] = a.velocity
+    notes["track"] = a.track
+    notes["onset"] = a.onset / res
+    notes["duration"] = a.duration / res
+    bounds = [0, *np.cumsum(a.n_notes).tolist()]
+    mb, tb = a.meter_bounds, a.tempo_bounds
     return [
         Piece(
             notes=notes[bounds[f] : bounds[f + 1]],
             resolution=p.resolution,
             tracks=p.tracks or [Track()],
-            time_signatures=meters[f],
-            tempos=tempos[f],
+            time_signatures=a.meter[mb[f] : mb[f + 1]],
+            tempos=a.tempo[tb[f] : tb[f + 1]],
             key=p.key,
             title=os.path.splitext(os.path.basename(p.source))[0] if p.source else "",
             source=p.source,

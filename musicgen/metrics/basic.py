@@ -29,10 +29,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from musicgen.piece import Piece
+
+if TYPE_CHECKING:
+    from musicgen.io.midi import AssembledMidi
 
 __all__ = [
     "NoteBatch",
@@ -104,8 +108,6 @@ class NoteBatch:
         lens = np.array([a.size for a in arrays], dtype=np.int64)
         resolution = np.array([p.resolution for p in pieces], dtype=np.int64)
         ts = np.concatenate([p.time_signatures[:1] for p in pieces]).astype(np.int64)
-        # ticks per bar of the first meter: round(num * 4 * resolution / den) (half to even, as round())
-        bar_ticks = np.maximum(1, np.rint(ts[:, 1] * 4 * resolution / ts[:, 2]).astype(np.int64))
         tempos = [p.tempos for p in pieces]
         tlens = np.array([len(t) for t in tempos], dtype=np.int64)
         notes = _concat_notes(arrays)
@@ -129,10 +131,34 @@ class NoteBatch:
             pitch=notes["pitch"].astype(np.int64),
             drum=drum,
             resolution=resolution,
-            bar_ticks=bar_ticks,
+            bar_ticks=_bar_ticks(ts, resolution),
             tempo_piece=np.repeat(np.arange(n, dtype=np.int64), tlens),
             tempo_tick=tempo[:, 0].astype(np.int64),
             tempo_qpm=tempo[:, 1].astype(float),
+        )
+
+    @classmethod
+    def from_midi(cls, midi: AssembledMidi) -> NoteBatch:
+        """The notes of MIDI files assembled by :func:`~musicgen.io.midi.assemble_parsed`, one piece per
+        file, without making a :class:`Piece` of each: the batch that :meth:`from_pieces` makes of
+        their :func:`~musicgen.io.midi.pieces_from_parsed` pieces."""
+        n = len(midi.parsed)
+        if n == 0:
+            return cls.from_pieces([])
+        resolution = np.array([p.resolution for p in midi.parsed], dtype=np.int64)
+        tempo_rows = np.diff(np.array(midi.tempo_bounds, dtype=np.int64))
+        return cls(
+            n_pieces=n,
+            piece=np.repeat(np.arange(n, dtype=np.int64), midi.n_notes),
+            onset=midi.onset,
+            end=midi.onset + midi.duration,
+            pitch=midi.pitch,
+            drum=midi.drum,
+            resolution=resolution,
+            bar_ticks=_bar_ticks(midi.meter[midi.meter_bounds[:-1]], resolution),
+            tempo_piece=np.repeat(np.arange(n, dtype=np.int64), tempo_rows),
+            tempo_tick=midi.tempo[:, 0].astype(np.int64),
+            tempo_qpm=midi.tempo[:, 1].astype(float),
         )
 
     def pitched(self) -> np.ndarray:
@@ -145,6 +171,12 @@ class NoteBatch:
         if key not in memo:
             memo[key] = make()
         return memo[key]
+
+
+def _bar_ticks(first_meter: np.ndarray, resolution: np.ndarray) -> np.ndarray:
+    """Ticks per bar of each piece's first meter (rows tick, numerator, denominator):
+    round(num * 4 * resolution / den) (half to even, as round()), at least 1."""
+    return np.maximum(1, np.rint(first_meter[:, 1] * 4 * resolution / first_meter[:, 2]).astype(np.int64))
 
 
 def _pitched_notes(b: NoteBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
