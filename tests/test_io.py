@@ -284,3 +284,22 @@ def test_batch_of_assembled_midi_equals_the_batch_of_its_pieces(tmp_path):
             assert np.array_equal(getattr(got, k), getattr(want, k)), k
         for k in ("tempo_piece", "tempo_tick", "tempo_qpm"):
             assert np.array_equal(getattr(got, k), getattr(want, k)), k
+
+
+def test_note_order_of_notes_given_twice():
+    from musicgen.io.midi import _note_order
+
+    def order(onset, duration, pitch, track=None, file=None):
+        onset, duration, pitch = (np.array(x, dtype=np.int64) for x in (onset, duration, pitch))
+        track = np.zeros_like(onset) if track is None else np.array(track, dtype=np.int64)
+        file = np.zeros_like(onset) if file is None else np.array(file, dtype=np.int64)
+        got = _note_order(file, onset, duration, pitch, track, int(file.max()) + 1)
+        want = np.lexsort((duration, pitch, track, onset, file))
+        assert np.array_equal(np.arange(onset.size) if got is None else got, want)
+        return got
+
+    assert order([0, 10, 10, 20], [5, 5, 5, 5], [60, 62, 62, 64]) is None  # the same note twice: in order
+    assert order([0, 10, 10, 20], [5, 3, 8, 5], [60, 62, 62, 64]) is None
+    assert order([0, 10, 10, 20], [5, 8, 3, 5], [60, 62, 62, 64]) is not None  # the longer one first
+    assert order([0, 10, 0, 5], [1, 1, 1, 1], [60, 60, 60, 60], file=[0, 0, 1, 1]) is None  # a new file starts at 0
+    assert order([0, 10, 5, 5], [1, 9, 4, 2], [60, 60, 61, 61], file=[0, 0, 1, 1]) is not None

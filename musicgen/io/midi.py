@@ -255,12 +255,14 @@ def _note_order(
     file: np.ndarray, onset: np.ndarray, duration: np.ndarray, pitch: np.ndarray, track: np.ndarray, n_files: int
 ) -> np.ndarray | None:
     """The permutation that sorts notes by (file, onset, track, pitch, duration), stably; None when
-    they already are in that order with no two notes at the same (file, onset, track, pitch) -- the
-    common case. Within a file this is the order of :func:`~musicgen.piece.sort_notes`.
+    they already are in that order -- the common case. Within a file this is the order of
+    :func:`~musicgen.piece.sort_notes`.
 
-    One packed integer per note stands for (file, onset, track, pitch); a stable sort of it (which
-    merges the tracks' already sorted runs) gives the order unless two notes share it, where the
-    duration decides: then, or when the fields do not fit, :func:`numpy.lexsort` does.
+    One packed integer per note stands for (file, onset, track, pitch): the notes are in order when
+    it rises, or when it never falls and the notes that share it (a note given twice) come in order
+    of duration. Otherwise a stable sort of it (which merges the tracks' already sorted runs) gives
+    the order unless two notes share it, where the duration decides: then, or when the fields do not
+    fit, :func:`numpy.lexsort` does.
     """
     if onset.size < 2:
         return None
@@ -277,6 +279,10 @@ def _note_order(
         packed |= pitch
         if (packed[1:] > packed[:-1]).all():
             return None
+        if (packed[1:] >= packed[:-1]).all():
+            ties = np.flatnonzero(packed[1:] == packed[:-1])
+            if (duration[ties + 1] >= duration[ties]).all():
+                return None
         order = packed.argsort(kind="stable")
         in_order = packed[order]
         if (in_order[1:] != in_order[:-1]).all():
