@@ -303,3 +303,25 @@ def test_note_order_of_notes_given_twice():
     assert order([0, 10, 10, 20], [5, 8, 3, 5], [60, 62, 62, 64]) is not None  # the longer one first
     assert order([0, 10, 0, 5], [1, 1, 1, 1], [60, 60, 60, 60], file=[0, 0, 1, 1]) is None  # a new file starts at 0
     assert order([0, 10, 5, 5], [1, 9, 4, 2], [60, 60, 61, 61], file=[0, 0, 1, 1]) is not None
+    # out of order, with notes given twice: sorted, the longer of two notes at one onset and pitch last
+    assert order([10, 0, 10, 10, 5], [7, 1, 3, 7, 2], [62, 60, 62, 62, 61]) is not None
+    assert order([5, 5, 0, 5], [9, 4, 1, 4], [61, 61, 60, 61], track=[1, 1, 0, 0], file=[1, 1, 1, 1]) is not None
+
+
+def test_note_order_equals_lexsort_on_random_notes():
+    from musicgen.io.midi import _note_order
+
+    rng = np.random.default_rng(0)
+    for trial in range(600):  # few distinct values: many notes share (onset, track, pitch), some a duration too
+        n, n_files = int(rng.integers(0, 60)), int(rng.integers(1, 4))
+        file = np.sort(rng.integers(0, n_files, n))
+        onset, duration, pitch, track = (rng.integers(0, k, n) for k in (6, 4, 3, 2))
+        if trial % 2:  # in order but for one swap of durations
+            o = np.lexsort((duration, pitch, track, onset, file))
+            file, onset, duration, pitch, track = file[o], onset[o], duration[o], pitch[o], track[o]
+            if n > 2:
+                i = int(rng.integers(0, n - 1))
+                duration[[i, i + 1]] = duration[[i + 1, i]]
+        got = _note_order(file, onset, duration, pitch, track, n_files)
+        want = np.lexsort((duration, pitch, track, onset, file))
+        assert np.array_equal(np.arange(n) if got is None else got, want), trial

@@ -261,8 +261,8 @@ def _note_order(
     One packed integer per note stands for (file, onset, track, pitch): the notes are in order when
     it rises, or when it never falls and the notes that share it (a note given twice) come in order
     of duration. Otherwise a stable sort of it (which merges the tracks' already sorted runs) gives
-    the order unless two notes share it, where the duration decides: then, or when the fields do not
-    fit, :func:`numpy.lexsort` does.
+    the order, where notes that share it are then sorted by duration; when the fields do not fit,
+    :func:`numpy.lexsort` does.
     """
     if onset.size < 2:
         return None
@@ -285,8 +285,17 @@ def _note_order(
                 return None
         order = packed.argsort(kind="stable")
         in_order = packed[order]
-        if (in_order[1:] != in_order[:-1]).all():
+        tie = in_order[1:] == in_order[:-1]
+        if not tie.any():
             return order
+        # the notes at one (file, onset, track, pitch) by duration: one more stable sort, of a key that
+        # is in order but within those groups
+        group = np.zeros(order.size, dtype=np.int64)
+        np.cumsum(~tie, out=group[1:])
+        dur = duration[order]
+        top = int(dur.max())
+        if dur.min() >= 0 and top < (1 << 31):
+            return order[(group * (top + 1) + dur).argsort(kind="stable")]
     return np.lexsort((duration, pitch, track, onset, file))
 
 
