@@ -18,17 +18,18 @@ is a constant offset) becomes one row of ``F`` = 20 columns in :data:`MAP_CHANNE
    model learns when to trust ``change``/``within`` and when only ``level`` means anything.
 
 Every channel is 0 where the feature is missing; values are clipped to ±8. The map stacks the
-rows of the last ``T`` windows (default 8 = 17 s at a 1-s hop; the earliest row repeats until
-``T`` windows exist).
+rows of the last ``T`` windows (the recipe: 12, i.e. 21 s of signal at a 1-s hop with 10-s
+windows; the earliest row repeats until ``T`` windows exist).
 
 Model (:func:`EmotionNetClass`)
 -------------------------------
 Two 3×3 conv layers (ReLU) lift the (channels × T × F) map to ``C`` channels; the spatial-channel
 attention block (:class:`musicgen.model.attention.SpatialChannelAttention`, the paper's CBAM-style
 block) weighs channels and then (window, feature) positions — with the mask in the input it learns
-to look away from missing modalities; the map is averaged over windows, flattened (feature
-positions keep their identity), and a hidden layer feeds two heads: 8 logits (softmax →
-distribution) and tanh (valence, arousal).
+to look away from missing modalities; the map is pooled over windows with learnt weights (a
+softmax over the ``T`` positions, so that the latest windows can count more than those that still
+hold the previous state), flattened (feature positions keep their identity), and a hidden layer
+feeds two heads: 8 logits (softmax → distribution) and tanh (valence, arousal).
 
 Honesty note: the shipped weights are trained on SYNTHETIC data only (see
 :mod:`~musicgen.emotion.simulate`); their figures measure synthetic data, not people.
@@ -67,10 +68,10 @@ def _make_net_class():
     from musicgen.model.attention import SpatialChannelAttention
 
     class EmotionNet(nn.Module):
-        """Conv stem → spatial-channel attention → window-average → MLP → (8 logits, tanh valence/arousal).
+        """Conv stem → spatial-channel attention → learnt pooling over windows → MLP → (8 logits, tanh valence/arousal).
 
         Args:
-            n_features: F, the map's width. n_windows: T, its height (kept for metadata).
+            n_features: F, the map's width. n_windows: T, its height (one pooling weight per window).
             in_channels: the map's channels (:data:`MAP_CHANNELS`). channels: C, conv channels.
             hidden: hidden units. reduction / kernel_size: of the attention block.
         """
@@ -97,13 +98,18 @@ def _make_net_class():
             self.attention = SpatialChannelAttention(
                 channels, reduction=reduction, kernel_size=kernel_size, spatial_dims=2
             )
+            # how much each of the T windows counts when the map is pooled over time (softmax of
+            # these; zeros = a plain average): learnt, so that recent windows can outweigh those
+            # that still hold the previous state
+            self.time_logits = nn.Parameter(torch.zeros(n_windows))
             self.head = nn.Sequential(nn.Linear(channels * n_features, hidden), nn.ReLU(), nn.Dropout(dropout))
             self.classify = nn.Linear(hidden, n_classes)
             self.va = nn.Linear(hidden, 2)
 
         def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             """``x``: (B, channels, T, F) → (logits (B, 8), valence/arousal (B, 2) in [-1, 1])."""
-            h = self.attention(self.stem(x)).mean(dim=2).flatten(1)
+            w = torch.softmax(self.time_logits, dim=0)
+            h = (self.attention(self.stem(x)) * w[None, None, :, None]).sum(dim=2).flatten(1)
             z = self.head(h)
             return self.classify(z), torch.tanh(self.va(z))
 
@@ -361,7 +367,10 @@ class Estimator:
         arch = dict(doc.get("arch", {}))
         model = EmotionNetClass()(**arch)
         try:
-            model.load_state_dict(blob["state_dict"])
+            state = dict(blob["state_dict"])
+            # weights from before the time pooling was learnt pooled with a plain average
+            state.setdefault("time_logits", torch.zeros(int(arch.get("n_windows", 8))))
+            model.load_state_dict(state)
         except Exception as exc:  # noqa: BLE001
             raise InputError(p, f"weights do not fit the architecture ({exc})", reason="corrupt") from None
         model.eval()

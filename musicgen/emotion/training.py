@@ -73,7 +73,7 @@ class EstimatorTrainConfig:
     """
 
     seed: int = 0
-    sessions: int = 200
+    sessions: int = 400
     epochs: int = 14
     batch_size: int = 128
     lr: float = 3e-3
