@@ -157,15 +157,15 @@ def test_the_readme_demo_is_scored_like_the_issue_counted_it():
     assert total == 54 and list(seen) == ["neutral", "happy", "sadness"] and all(len(v) == 18 for v in seen.values())
     assert 0 <= correct <= total and all(lab in EMOTIONS for v in seen.values() for lab in v)
     assert correct == sum(lab == emo for emo, v in seen.items() for lab in v)
-    # the demo's simulated person is hard for the estimator (a resting face that the simulated analyser
-    # reads as half contempt, see the README): the estimator is judged on the demo's design across
-    # people, below, not on this one person
+    # the demo's simulated person is hard for the estimator (a flat resting face that the simulated
+    # analyser reads as partly contemptuous, see the README): the estimator is judged on the demo's
+    # design across people, below, not on this one person
 
 
 def test_the_demo_design_is_read_right_across_fresh_people():
-    """The README demo's design (neutral, happy, sadness, 30 s each) for 5 simulated people that neither
-    training nor development saw: the shipped estimator reads at least 80 % of the windows past the
-    lag right (the issue's target), and no person below 60 %."""
+    """The README demo's design (neutral, happy, sadness, 30 s each) for 5 simulated people that training
+    never saw: the shipped estimator reads at least 80 % of the windows past the lag right (the issue's
+    target), and no person below 60 %."""
     result = evaluate_short_sessions(seeds=range(3000, 3005), orders=[("neutral", "happy", "sadness")])
     assert result.accuracy() >= 0.80, result.table_lines()
     assert result.worst() >= 0.60, result.table_lines()
