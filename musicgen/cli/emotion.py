@@ -304,20 +304,20 @@ def report(
             fresh = evaluate_short_sessions(
                 est, sessions=pairs, cache=not no_cache, progress=lambda d, t: cb("fresh short sessions", d, t)
             )
-    if short is not None:
-        console.print(
+    for title, table in (
+        (
             "Short sessions like the demo, other simulated people (seeds 1-10 were compared while choosing the recipe):",
-            highlight=False,
-        )
-        for line in short.table_lines():
-            console.print(line, highlight=False, markup=False)
-    if fresh is not None:
-        console.print(
+            short,
+        ),
+        (
             "Fresh short sessions (3 different emotions in a random order; seeds never looked at while choosing the recipe):",
-            highlight=False,
-        )
-        for line in fresh.table_lines():
-            console.print(line, highlight=False, markup=False)
+            fresh,
+        ),
+    ):
+        if table is not None:
+            console.print(title, highlight=False)
+            for line in table.table_lines():
+                console.print(line, highlight=False, markup=False)
     events = []
     if physio_events is not None:
         events = physio_event_valences(physio_events, estimator=est)
