@@ -310,7 +310,7 @@ def report(
             short,
         ),
         (
-            "Fresh short sessions (3 different emotions in a random order; seeds never looked at while choosing the recipe):",
+            "Fresh short sessions (3 different emotions in a random order; sessions never used to choose the recipe):",
             fresh,
         ),
     ):

@@ -25,8 +25,9 @@ segment and rests on one or two segments after that. :func:`readme_demo_accuracy
 people and orders — by default :data:`SHORT_ORDERS` (the demo's and four others, 3 × 30 s) for
 seeds 1–10, scored like the unseen sessions. The candidate recipes of that round were compared on
 these seeds too, so they are a check that the recipe is not fitted to seed 0, not an untouched test;
-:func:`random_short_sessions` draws fresh ones (3 different emotions in a random order per seed)
-from seeds that were never looked at.
+:func:`random_short_sessions` draws fresh ones (3 different emotions in a random order per seed):
+these sessions were never used to choose a recipe (the same people, seeds 3000 on, were once run in
+the demo's order to compare two candidate recipes).
 
 The one real labelled recording (:func:`physio_event_valences`)
 ---------------------------------------------------------------
@@ -76,7 +77,7 @@ SHORT_ORDERS: tuple[tuple[str, ...], ...] = (
 )
 #: Seeds (simulated people) of the default short sessions (seed 0 is the README demo itself).
 SHORT_SEEDS: tuple[int, ...] = tuple(range(1, 11))
-#: Seeds of the fresh short sessions (:func:`random_short_sessions`), never looked at while choosing a recipe.
+#: Seeds of the fresh short sessions (:func:`random_short_sessions`), whose sessions never chose a recipe.
 FRESH_SHORT_SEEDS: tuple[int, ...] = tuple(range(3000, 3020))
 #: Conditions of the four images in NeuroKit2's bio_eventrelated_100hz.csv, in order (NeuroKit2's documentation).
 NEUROKIT_EVENT_CONDITIONS: tuple[str, ...] = ("Negative", "Neutral", "Neutral", "Negative")
