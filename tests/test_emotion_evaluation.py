@@ -157,9 +157,13 @@ def test_the_readme_demo_is_scored_like_the_issue_counted_it():
     assert total == 54 and list(seen) == ["neutral", "happy", "sadness"] and all(len(v) == 18 for v in seen.values())
     assert 0 <= correct <= total and all(lab in EMOTIONS for v in seen.values() for lab in v)
     assert correct == sum(lab == emo for emo, v in seen.items() for lab in v)
-    # the demo's simulated person is hard for the estimator (a flat resting face that the simulated
-    # analyser reads as partly contemptuous, see the README): the estimator is judged on the demo's
-    # design across people, below, not on this one person
+    # what a newcomer sees: the rest and the sadness are read right in most windows. The demo's person
+    # has one of the flattest faces of the simulation, so happiness shows only in the body and is read
+    # late (about half its scored windows); the estimator is judged on the demo's design across people,
+    # below, not on this one person
+    assert correct >= 36, seen
+    for emo in ("neutral", "sadness"):
+        assert seen[emo].count(emo) > len(seen[emo]) / 2, seen
 
 
 def test_the_demo_design_is_read_right_across_fresh_people():

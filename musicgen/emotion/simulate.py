@@ -19,9 +19,12 @@ neurophysiological signal processing", Behav. Res. Methods 53:1689):
 - respiration: ``nk.rsp_simulate(method="breathmetrics")`` at the recording's breathing rate,
   time-warped by a slow random rate modulation for breath-to-breath variability;
 - finger temperature: a level plus a linear trend and sensor noise (NeuroKit2 has no simulator);
-- face: per-frame (10 Hz) probabilities of the 8 expressions, a softmax of an expressivity-scaled
-  bump on the felt emotion, a smaller bump on the expression face analysers typically confuse it
-  with, a neutral bias and AR(1) noise (see :data:`FACE_CONFUSION`).
+- face: per-frame (10 Hz) probabilities of the 8 expressions, a softmax of the person's analyser
+  bias, a neutral logit, an expressivity-scaled bump on the felt emotion, a smaller bump on the
+  expression face analysers typically confuse it with, and AR(1) noise (see :data:`FACE_CONFUSION`).
+  Expressivity scales how far a felt emotion moves the face from neutral: a face that shows nothing
+  (at rest, in neutral, or an inexpressive person's) reads neutral, and a shown emotion lowers the
+  neutral logit (:data:`FACE_NEUTRAL_LOGIT`).
 
 Each simulated person (:class:`SubjectProfile`) has resting values drawn from normal adult
 ranges — heart rate 58–88 bpm; ``heart_rate_std`` 1.5–5 bpm, giving RMSSD ≈ 20–60 ms (Shaffer &
@@ -65,8 +68,16 @@ from musicgen.conditions import EMOTIONS, canonical_label
 from musicgen.emotion.contract import FACE_CHANNELS
 from musicgen.errors import UsageError
 
-#: Bumped whenever simulated signals change (cached simulations carry it in their names).
-SIMULATOR_VERSION = 1
+#: Bumped whenever simulated signals change (cached simulations carry it in their names). 2: a face
+#: that shows nothing reads neutral whatever the person's expressivity (see :data:`FACE_NEUTRAL_LOGIT`).
+SIMULATOR_VERSION = 2
+
+#: The face analyser's neutral logit for a face that shows nothing (at rest, or in neutral), before
+#: the person's bias and the noise. A displayed emotion lowers it, to half at full display. Version 1
+#: scaled the neutral face by expressivity like any expression, so an inexpressive person at rest read
+#: less neutral than an expressive one (and a resting segment least neutral of all), which is backwards.
+#: 3.0 is what version 1 gave the average person in neutral.
+FACE_NEUTRAL_LOGIT = 3.0
 
 #: Sampling rates of simulated channels (Hz).
 SIM_RATES: dict[str, float] = {
@@ -183,7 +194,7 @@ RESPONSES: dict[str, EmotionResponse] = {
 #: The expression a face analyser most often mistakes each one for — the usual off-diagonal mass in
 #: published facial-expression confusion matrices (e.g. AffectNet's baselines: Mollahosseini, Hasani &
 #: Mahoor 2017, "AffectNet", IEEE Trans. Affective Computing 10(1):18–31): fear/surprise,
-#: anger/disgust, contempt/happy-neutral, sadness/neutral.
+#: anger/disgust, contempt/happy-neutral, sadness/neutral. A neutral face shows nothing, so its entry adds nothing.
 FACE_CONFUSION: dict[str, str] = {
     "neutral": "sadness",
     "happy": "contempt",
@@ -421,11 +432,14 @@ def simulate_recording(
     if "face" in channels:
         t = grid("face")
         k = len(EMOTIONS)
-        expr = float(np.clip(subject.expressivity * rng.uniform(0.6, 1.2) * min(1.5, intensity), 0.0, 1.2))
+        # how far the felt emotion moves the face away from neutral: nothing at rest or in neutral
+        shown = 0.0
+        if emo != "neutral":
+            shown = float(np.clip(subject.expressivity * rng.uniform(0.6, 1.2) * min(1.5, intensity), 0.0, 1.2))
         logits = np.tile(np.asarray(subject.face_bias), (t.size, 1))
-        logits[:, EMOTIONS.index("neutral")] += 1.5
-        logits[:, EMOTIONS.index(emo)] += 3.0 * expr
-        logits[:, EMOTIONS.index(FACE_CONFUSION[emo])] += 1.2 * expr
+        logits[:, EMOTIONS.index("neutral")] += FACE_NEUTRAL_LOGIT - 0.5 * FACE_NEUTRAL_LOGIT * min(1.0, shown)
+        logits[:, EMOTIONS.index(emo)] += 3.0 * shown
+        logits[:, EMOTIONS.index(FACE_CONFUSION[emo])] += 1.2 * shown
         for j in range(k):
             logits[:, j] += _ar1(rng, t.size, 0.9, 0.8)
         p = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -546,6 +560,7 @@ def write_recording_csv(recording: Recording, path: str | Path, force: bool = Fa
 __all__ = [
     "EmotionResponse",
     "FACE_CONFUSION",
+    "FACE_NEUTRAL_LOGIT",
     "RESPONSES",
     "Recording",
     "SIMULATOR_VERSION",
